@@ -1,0 +1,356 @@
+#include "app.h"
+#include "canon.h"
+#include "ck.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "response.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define NONCE_MAX 128
+#define JSON_MAX_DEPTH KG_CANON_MAX_DEPTH
+
+static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
+
+static struct kg_stmt q_nonce = KG_STMT(claim_nonce, 3,
+	"INSERT INTO nonce (family, nonce, expires_at)"
+	" VALUES ($1, $2, now() + make_interval(secs => $3::int))"
+	" ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at"
+	" WHERE nonce.expires_at < now()"
+	" RETURNING 1");
+static struct kg_stmt q_nonce_prune = KG_STMT(prune_nonces, 0,
+	"DELETE FROM nonce WHERE ctid IN"
+	" (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)");
+static struct kg_stmt q_audit = KG_STMT(audit_call, 9,
+	"INSERT INTO inbound_call (program, activity, verdict, http_status, result_code,"
+	" duration_ms, instance_id, order_id, remote_addr)"
+	" VALUES ($1, $2, $3, $4::smallint, $5, $6::real, $7, $8, $9)");
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+double kg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const struct kg_keyring *family_keys(const struct kg_ctx *c)
+{
+	return c->prog->family == KG_SCHEME_KIT ? &kg_cfg.kit_keys : &kg_cfg.basic_keys;
+}
+
+static const char *family_name(const struct kg_ctx *c)
+{
+	return c->prog->family == KG_SCHEME_KIT ? "kit" : "basic";
+}
+
+void kg_reply(struct kg_ctx *c, enum kg_result res, const char *msg, json_object *extra)
+{
+	const struct kg_keyring *ring = family_keys(c);
+	const char *key = c->key_index >= 0 ? ring->keys[c->key_index] : ring->n ? ring->keys[0] : NULL;
+
+	c->result = res;
+	if (res != KG_OK && (!c->verdict || strcmp(c->verdict, "ok") == 0))
+		c->verdict = "refused";
+	kg_respond_result(&c->req, key, res, msg, res == KG_OK ? extra : NULL);
+}
+
+void kg_note_ids(struct kg_ctx *c, const char *instance_id, const char *order_id)
+{
+	if (instance_id)
+		snprintf(c->instance_id, sizeof c->instance_id, "%s", instance_id);
+	if (order_id)
+		snprintf(c->order_id, sizeof c->order_id, "%s", order_id);
+}
+
+const struct kg_aeskey *kg_appinfo_key(const struct kg_ctx *c, enum kg_enctype type)
+{
+	int i = c->key_index >= 0 ? c->key_index : 0;
+
+	return &appinfo_keys[i][type == KG_ENC_AES128 ? KG_ENC_AES128 : KG_ENC_AES256];
+}
+
+static bool refuse(struct kg_ctx *c, enum kg_result res, const char *verdict, const char *why)
+{
+	c->verdict = verdict;
+	kg_log("refused: %s", why);
+	kg_reply(c, res, NULL, NULL);
+	return false;
+}
+
+/* Freshness (D2): |now - ts| within the window, ts in epoch milliseconds. */
+static bool fresh_ms(const char *ts, int window_s, bool *parsed)
+{
+	int64_t t;
+
+	*parsed = ck_parse_i64(ts, &t);
+	if (!*parsed)
+		return false;
+	double d = kg_now_ms() - (double)t;
+	return d <= window_s * 1000.0 && d >= -window_s * 1000.0;
+}
+
+static bool claim_nonce(struct kg_ctx *c, const char *nonce)
+{
+	char ttl[16];
+	const char *p[3] = { family_name(c), nonce, ttl };
+	long n;
+
+	snprintf(ttl, sizeof ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
+	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
+	n = kg_db_run(&q_nonce, p);
+	if (n < 0)
+		return refuse(c, KG_EINTERNAL, "db-error", "database unavailable for the nonce check");
+	if (n == 0)
+		return refuse(c, KG_EAUTH, "replay", "nonce already used");
+	return true;
+}
+
+/* Shared by the basic and Kit V2 schemes: freshness, body, signature, nonce. */
+static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
+                    const char *ts, const char *nonce)
+{
+	struct kbuf canon = { 0 };
+	enum kg_canon_err ce;
+	json_tokener *tok;
+	bool parsed;
+	int k;
+
+	if (!ts || !*ts)
+		return refuse(c, KG_EPARAM, "bad-request", "timestamp missing");
+	if (!nonce || !*nonce)
+		return refuse(c, KG_EPARAM, "bad-request", "nonce missing");
+	if (strlen(nonce) > NONCE_MAX)
+		return refuse(c, KG_EPARAM, "bad-request", "nonce too long");
+	if (!sig || !*sig)
+		return refuse(c, KG_EAUTH, "bad-signature", "signature missing");
+	if (!fresh_ms(ts, kg_cfg.v2_window, &parsed))
+		return parsed ? refuse(c, KG_EAUTH, "stale", "timestamp outside the window")
+		              : refuse(c, KG_EPARAM, "bad-request", "timestamp is not a number");
+	ce = kg_canon_json(c->req.body.p, c->req.body.len, &canon);
+	if (ce != KG_CANON_OK) {
+		kbuf_free(&canon);
+		return refuse(c, KG_EPARAM, "bad-json",
+		              ce == KG_CANON_NOT_OBJECT ? "body is not a JSON object" :
+		              ce == KG_CANON_DEPTH ? "body nested too deeply" :
+		              ce == KG_CANON_UTF8 ? "body is not valid UTF-8" : "body is not valid JSON");
+	}
+	k = kg_verify_v2(scheme, family_keys(c), nonce, ts, sig, canon.p, canon.len,
+	                 c->req.body.p, c->req.body.len, &c->form);
+	kbuf_free(&canon);
+	if (k < 0)
+		return refuse(c, KG_EAUTH, "bad-signature", "signature does not verify");
+	c->key_index = k;
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	c->json = json_tokener_parse_ex(tok, c->req.body.p, (int)c->req.body.len);
+	if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(c->json, json_type_object)) {
+		json_tokener_free(tok);
+		return refuse(c, KG_EPARAM, "bad-json", "body is not a JSON object");
+	}
+	json_tokener_free(tok);
+	return claim_nonce(c, nonce);
+}
+
+bool kg_auth_v2_basic(struct kg_ctx *c)
+{
+	struct kg_params q = { 0 };
+	bool ok;
+
+	if (!kg_params_parse(&q, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
+		kg_params_free(&q);
+		return refuse(c, KG_EPARAM, "bad-request", "query string is malformed");
+	}
+	ok = auth_v2(c, KG_SCHEME_BASIC, kg_params_get(&q, "signature"),
+	             kg_params_get(&q, "timestamp"), kg_params_get(&q, "nonce"));
+	kg_params_free(&q);
+	return ok;
+}
+
+/* V1 timeStamp, UTC yyyyMMddHHmmssSSS: within max_age seconds of now. */
+static bool v1_fresh(const char *ts, int max_age, int utc_offset_h, bool *parsed)
+{
+	struct tm tm = { 0 };
+	time_t t;
+	double d;
+
+	*parsed = ck_digits(ts, 17) &&
+	          sscanf(ts, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6;
+	if (!*parsed)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm) - utc_offset_h * 3600;
+	d = kg_now_ms() / 1000.0 - (double)t;
+	return d <= max_age && d >= -max_age;
+}
+
+bool kg_auth_v1_basic(struct kg_ctx *c)
+{
+	static const enum kg_urldecode modes[] = { KG_URL_FORM, KG_URL_PERCENT };
+	struct kbuf joined = { 0 }, token = { 0 };
+	const char *ts, *tok;
+	bool parsed;
+	int k = -1;
+
+	for (size_t m = 0; m < 2 && k < 0; m++) {
+		struct kg_params ps = { 0 };
+
+		if (!kg_params_parse(&ps, c->req.query, strlen(c->req.query), modes[m])) {
+			kg_params_free(&ps);
+			if (m == 0)
+				return refuse(c, KG_EPARAM, "bad-request", "query string is malformed");
+			continue;
+		}
+		ts = kg_params_get(&ps, "timeStamp");
+		tok = kg_params_get(&ps, "authToken");
+		if (m == 0) {
+			if (!ts || !*ts) {
+				kg_params_free(&ps);
+				return refuse(c, KG_EPARAM, "bad-request", "timeStamp missing");
+			}
+			if (!tok || !*tok) {
+				kg_params_free(&ps);
+				return refuse(c, KG_EAUTH, "bad-signature", "authToken missing");
+			}
+			if (kg_cfg.v1_max_age > 0 && !v1_fresh(ts, kg_cfg.v1_max_age, 0, &parsed)) {
+				kg_params_free(&ps);
+				return parsed ? refuse(c, KG_EAUTH, "stale", "timeStamp too old")
+				              : refuse(c, KG_EPARAM, "bad-request", "timeStamp malformed");
+			}
+		}
+		if (!ts || !tok) {
+			kg_params_free(&ps);
+			continue;
+		}
+		kbuf_reset(&joined);
+		kbuf_reset(&token);
+		kg_v1_joined(&ps, &joined);
+		/* Base64 has no spaces: a form decoder turned unencoded '+' into ' '. */
+		kbuf_puts(&token, tok);
+		for (size_t i = 0; i < token.len; i++)
+			if (token.p[i] == ' ')
+				token.p[i] = '+';
+		k = kg_verify_v1(family_keys(c), ts, joined.p ? joined.p : "", joined.len, token.p);
+		if (k >= 0) {
+			c->form = m == 0 ? KG_SIGFORM_CANONICAL : KG_SIGFORM_PERCENT;
+			c->params = ps;     /* the handler reads the form-decoded values */
+		} else {
+			kg_params_free(&ps);
+		}
+	}
+	kbuf_free(&joined);
+	kbuf_free(&token);
+	if (k < 0)
+		return refuse(c, KG_EAUTH, "bad-signature", "authToken does not verify");
+	c->key_index = k;
+	return true;
+}
+
+static void audit(struct kg_ctx *c, double ms)
+{
+	char status[8], dur[32];
+	const char *p[9];
+
+	snprintf(status, sizeof status, "%d", c->req.status);
+	snprintf(dur, sizeof dur, "%.3f", ms);
+	p[0] = c->prog->name;
+	p[1] = c->activity;
+	p[2] = c->verdict ? c->verdict : "ok";
+	p[3] = status;
+	p[4] = c->req.status == 200 ? kg_result_code(c->result) : NULL;
+	p[5] = dur;
+	p[6] = c->instance_id[0] ? c->instance_id : NULL;
+	p[7] = c->order_id[0] ? c->order_id : NULL;
+	p[8] = c->req.remote_addr;
+	if (kg_db_ready())
+		(void)kg_db_run(&q_audit, p);
+}
+
+static void derive_keys(void)
+{
+	for (size_t i = 0; i < kg_cfg.basic_keys.n; i++) {
+		kg_aeskey_derive(&appinfo_keys[i][KG_ENC_AES256], kg_cfg.basic_keys.keys[i], KG_ENC_AES256);
+		kg_aeskey_derive(&appinfo_keys[i][KG_ENC_AES128], kg_cfg.basic_keys.keys[i], KG_ENC_AES128);
+	}
+}
+
+int kg_main(const struct kg_program *prog)
+{
+	static struct kg_ctx c;
+	FCGX_Request f;
+	char err[512];
+	unsigned long served = 0;
+
+	/* Start-up order: log, configuration, derived keys, FastCGI; the
+	 * database connects lazily on the first request that needs it. */
+	kg_log_init(prog->name);
+	signal(SIGPIPE, SIG_IGN);
+	if (!kg_config_load(NULL, err, sizeof err)) {
+		kg_log("configuration error: %s", err);
+		return 1;
+	}
+	if (prog->family == KG_SCHEME_KIT && kg_cfg.kit_keys.n == 0) {
+		kg_log("configuration error: kit_keys is empty; %s needs the Kit access key", prog->name);
+		return 1;
+	}
+	if (prog->needs_master_key && !kg_cfg.has_master_key) {
+		kg_log("configuration error: master_key is not set; %s stores secrets", prog->name);
+		return 1;
+	}
+	derive_keys();
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
+		kg_log("cannot initialise FastCGI");
+		return 1;
+	}
+	while (FCGX_Accept_r(&f) >= 0) {
+		double ms;
+
+		json_object_put(c.json);
+		kg_params_free(&c.params);
+		c = (struct kg_ctx){ .prog = prog, .req = c.req, .key_index = -1, .t0 = mono_ms() };
+		switch (kg_req_read(&c.req, &f, kg_cfg.body_limit)) {
+		case KG_READ_TOO_LARGE:
+			c.verdict = "too-large";
+			kg_respond_status(&c.req, 413);
+			break;
+		case KG_READ_BAD_LENGTH:
+			c.verdict = "bad-length";
+			kg_respond_status(&c.req, 400);
+			break;
+		case KG_READ_OK:
+			prog->serve(&c);
+			if (!c.req.responded) {
+				c.verdict = "no-answer";
+				kg_reply(&c, KG_EINTERNAL, NULL, NULL);
+			}
+			break;
+		}
+		kg_db_rollback();       /* never carry an open transaction over */
+		ms = mono_ms() - c.t0;
+		FCGX_Finish_r(&f);
+		/* After the answer is out: log line, audit row, housekeeping. */
+		kg_log("%s %s activity=%s status=%d result=%s verdict=%s sig=%s ms=%.1f instance=%s order=%s",
+		       c.req.method, prog->name, c.activity ? c.activity : "-", c.req.status,
+		       c.req.status == 200 ? kg_result_code(c.result) : "-",
+		       c.verdict ? c.verdict : "ok", kg_sigform_name(c.form), ms,
+		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-");
+		audit(&c, ms);
+		if (++served % 256 == 0 && kg_db_ready())
+			(void)kg_db_run(&q_nonce_prune, NULL);
+	}
+	kg_db_close();
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* One configuration file (path in $KOOGATE_CONFIG), each key overridable by
+ * the environment as KOOGATE_<KEY> (upper case). Loaded and checked once at
+ * start-up; a bad file is a clear error, never a crash at the first request. */
+#ifndef KG_CONFIG_H
+#define KG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "crypto.h"
+#include "sign.h"
+
+enum kg_provision { KG_PROVISION_AUTO, KG_PROVISION_EXTERNAL };
+
+struct kg_config {
+	char              *db;             /* libpq conninfo */
+	int                db_timeout;     /* s, connect and statement */
+	struct kg_keyring  basic_keys;
+	struct kg_keyring  kit_keys;
+	unsigned char      master_key[KG_MASTER_KEY_LEN];
+	bool               has_master_key;
+	int                v2_window;      /* s, |now - timestamp| */
+	int                nonce_ttl;      /* s */
+	int                v1_max_age;     /* s, 0 = off */
+	size_t             body_limit;     /* bytes */
+	int                encrypt_type;   /* 1 or 2 */
+	enum kg_provision  provision_mode;
+	char              *app_front_end_url;  /* may contain {instanceId} */
+	char              *app_admin_url;
+	char              *app_memo;
+	char              *test_user_name;
+	char              *test_password;
+	char              *change_check_refuse; /* non-empty: changeInstanceCheck refuses with this */
+};
+
+extern struct kg_config kg_cfg;
+
+/* Loads $KOOGATE_CONFIG (or path if not NULL) into kg_cfg. On failure writes
+ * a message into err and returns false. */
+bool kg_config_load(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,208 @@
+#include "crypto.h"
+#include "ck.h"
+#include "codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+void kg_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+                    unsigned char out[KG_SHA256_LEN])
+{
+	unsigned int len = KG_SHA256_LEN;
+
+	if (!HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len))
+		abort();
+}
+
+void kg_sha256(const void *data, size_t n, unsigned char out[KG_SHA256_LEN])
+{
+	SHA256(data, n, out);
+}
+
+void kg_sha1prng(const void *seed, size_t seedlen, unsigned char *out, size_t n)
+{
+	unsigned char state[SHA_DIGEST_LENGTH], block[SHA_DIGEST_LENGTH];
+	size_t have = 0;
+
+	SHA1(seed, seedlen, state);
+	while (have < n) {
+		int carry = 1;
+		bool changed = false;
+		size_t i, take;
+
+		SHA1(state, sizeof state, block);
+		take = n - have < sizeof block ? n - have : sizeof block;
+		memcpy(out + have, block, take);
+		have += take;
+		/* state += block + 1, Java-style: bytes are signed, carry may be -1. */
+		for (i = 0; i < sizeof state; i++) {
+			int v = (int)(signed char)state[i] + (int)(signed char)block[i] + carry;
+			unsigned char t = (unsigned char)(v & 0xFF);
+
+			if (t != state[i])
+				changed = true;
+			state[i] = t;
+			carry = v >> 8;
+		}
+		if (!changed)
+			state[0]++;
+	}
+	ck_memzero(state, sizeof state);
+	ck_memzero(block, sizeof block);
+}
+
+void kg_aeskey_derive(struct kg_aeskey *k, const char *access_key, enum kg_enctype type)
+{
+	k->len = type == KG_ENC_AES128 ? 16 : 32;
+	kg_sha1prng(access_key, strlen(access_key), k->key, k->len);
+}
+
+static const EVP_CIPHER *cbc_for(const struct kg_aeskey *k)
+{
+	return k->len == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+}
+
+static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+bool kg_appinfo_encrypt(const struct kg_aeskey *k, const char *iv16,
+                        const char *plain, size_t n, struct kbuf *out)
+{
+	char iv[17];
+	unsigned char *ct = ck_malloc(n + 32);
+	int len1 = 0, len2 = 0;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	bool ok;
+
+	if (iv16)
+		memcpy(iv, iv16, 16);
+	else
+		kg_random_chars(iv, 16, alnum);
+	iv[16] = '\0';
+	ok = ctx && EVP_EncryptInit_ex(ctx, cbc_for(k), NULL, k->key, (unsigned char *)iv) == 1 &&
+	     EVP_EncryptUpdate(ctx, ct, &len1, (const unsigned char *)plain, (int)n) == 1 &&
+	     EVP_EncryptFinal_ex(ctx, ct + len1, &len2) == 1;
+	if (ok) {
+		kbuf_put(out, iv, 16);
+		kg_b64_put(out, ct, (size_t)(len1 + len2));
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	free(ct);
+	return ok;
+}
+
+bool kg_appinfo_decrypt(const struct kg_aeskey *k, const char *in, size_t n, struct kbuf *out)
+{
+	struct kbuf ct = { 0 };
+	unsigned char *pt = NULL;
+	int len1 = 0, len2 = 0;
+	EVP_CIPHER_CTX *ctx = NULL;
+	bool ok = false;
+
+	if (n <= 16 || !kg_b64_decode(in + 16, n - 16, &ct) || ct.len == 0 || ct.len % 16)
+		goto done;
+	pt = ck_malloc(ct.len + 16);
+	ctx = EVP_CIPHER_CTX_new();
+	ok = ctx && EVP_DecryptInit_ex(ctx, cbc_for(k), NULL, k->key, (const unsigned char *)in) == 1 &&
+	     EVP_DecryptUpdate(ctx, pt, &len1, (unsigned char *)ct.p, (int)ct.len) == 1 &&
+	     EVP_DecryptFinal_ex(ctx, pt + len1, &len2) == 1 &&
+	     kg_utf8_valid((char *)pt, (size_t)(len1 + len2));
+	if (ok)
+		kbuf_put(out, pt, (size_t)(len1 + len2));
+done:
+	EVP_CIPHER_CTX_free(ctx);
+	if (pt) {
+		ck_memzero(pt, ct.len + 16);
+		free(pt);
+	}
+	kbuf_free(&ct);
+	return ok;
+}
+
+void kg_random(void *out, size_t n)
+{
+	if (RAND_bytes(out, (int)n) != 1) {
+		fprintf(stderr, "koogate: the OS random generator failed\n");
+		abort();
+	}
+}
+
+void kg_random_chars(char *out, size_t n, const char *alphabet)
+{
+	size_t m = strlen(alphabet), i = 0;
+	/* Rejection sampling keeps the distribution uniform. */
+	unsigned limit = 256 - 256 % (unsigned)m;
+
+	while (i < n) {
+		unsigned char r[32];
+		size_t k;
+
+		kg_random(r, sizeof r);
+		for (k = 0; k < sizeof r && i < n; k++)
+			if (r[k] < limit)
+				out[i++] = alphabet[r[k] % m];
+	}
+	out[n] = '\0';
+}
+
+void kg_random_uuid(char out[37])
+{
+	unsigned char u[16];
+
+	kg_random(u, sizeof u);
+	u[6] = (unsigned char)((u[6] & 0x0F) | 0x40);
+	u[8] = (unsigned char)((u[8] & 0x3F) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+	         u[12], u[13], u[14], u[15]);
+}
+
+void kg_seal(const unsigned char master[KG_MASTER_KEY_LEN], const void *plain, size_t n,
+             struct kbuf *out)
+{
+	unsigned char nonce[12], tag[16];
+	unsigned char *ct = ck_malloc(n + 16);
+	int len1 = 0, len2 = 0;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+	kg_random(nonce, sizeof nonce);
+	if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, master, nonce) != 1 ||
+	    EVP_EncryptUpdate(ctx, ct, &len1, plain, (int)n) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, ct + len1, &len2) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag) != 1)
+		abort();
+	kbuf_put(out, nonce, sizeof nonce);
+	kbuf_put(out, ct, (size_t)(len1 + len2));
+	kbuf_put(out, tag, sizeof tag);
+	EVP_CIPHER_CTX_free(ctx);
+	free(ct);
+}
+
+bool kg_unseal(const unsigned char master[KG_MASTER_KEY_LEN], const void *sealed, size_t n,
+               struct kbuf *out)
+{
+	const unsigned char *s = sealed;
+	unsigned char *pt;
+	int len1 = 0, len2 = 0;
+	EVP_CIPHER_CTX *ctx;
+	bool ok;
+
+	if (n < 28)
+		return false;
+	pt = ck_malloc(n);
+	ctx = EVP_CIPHER_CTX_new();
+	ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, master, s) == 1 &&
+	     EVP_DecryptUpdate(ctx, pt, &len1, s + 12, (int)(n - 28)) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, (void *)(s + n - 16)) == 1 &&
+	     EVP_DecryptFinal_ex(ctx, pt + len1, &len2) == 1;
+	if (ok)
+		kbuf_put(out, pt, (size_t)(len1 + len2));
+	ck_memzero(pt, n);
+	free(pt);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}

@@ -1,0 +1,191 @@
+#include "db.h"
+#include "config.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static PGconn  *conn;
+static unsigned conn_gen;
+static char     last_state[6];
+
+static void drop(void)
+{
+	if (conn)
+		PQfinish(conn);
+	conn = NULL;
+}
+
+bool kg_db_ready(void)
+{
+	char timeout[16], options[64];
+	const char *kw[] = { "dbname", "connect_timeout", "options", "fallback_application_name", NULL };
+	const char *val[5];
+
+	if (conn && PQstatus(conn) == CONNECTION_OK)
+		return true;
+	drop();
+	snprintf(timeout, sizeof timeout, "%d", kg_cfg.db_timeout);
+	/* A statement can never hold a request past the marketplace's 5 s. */
+	snprintf(options, sizeof options, "-c statement_timeout=%d", kg_cfg.db_timeout * 1000);
+	val[0] = kg_cfg.db;
+	val[1] = timeout;
+	val[2] = options;
+	val[3] = "koogate";
+	val[4] = NULL;
+	conn = PQconnectdbParams(kw, val, 1);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char msg[256];
+
+		snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+		msg[strcspn(msg, "\n")] = '\0';
+		kg_log("database unreachable: %s", msg);
+		drop();
+		return false;
+	}
+	conn_gen++;
+	return true;
+}
+
+static void note_failure(PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+
+	snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+	snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "no connection");
+	msg[strcspn(msg, "\n")] = '\0';
+	/* Unique violations are expected by callers that handle them; the rest are faults. */
+	if (strcmp(last_state, "23505") != 0)
+		kg_log("database error in %s: %s", what, msg);
+	if (conn && PQstatus(conn) != CONNECTION_OK)
+		drop();
+}
+
+PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params)
+{
+	PGresult *res;
+	ExecStatusType s;
+
+	last_state[0] = '\0';
+	if (!kg_db_ready())
+		return NULL;
+	if (st->prepared_gen != conn_gen) {
+		res = PQprepare(conn, st->name, st->sql, st->nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			note_failure(res, st->name);
+			PQclear(res);
+			return NULL;
+		}
+		PQclear(res);
+		st->prepared_gen = conn_gen;
+	}
+	res = PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0);
+	s = PQresultStatus(res);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		note_failure(res, st->name);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+long kg_db_run(struct kg_stmt *st, const char *const *params)
+{
+	PGresult *res = kg_db_exec(st, params);
+	long n;
+
+	if (!res)
+		return -1;
+	n = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : atol(PQcmdTuples(res));
+	PQclear(res);
+	return n;
+}
+
+static bool simple(const char *sql)
+{
+	PGresult *res;
+	bool ok;
+
+	if (!kg_db_ready())
+		return false;
+	res = PQexec(conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		note_failure(res, sql);
+	PQclear(res);
+	return ok;
+}
+
+bool kg_db_begin(void)
+{
+	return simple("BEGIN");
+}
+
+bool kg_db_commit(void)
+{
+	return simple("COMMIT");
+}
+
+void kg_db_rollback(void)
+{
+	if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		(void)simple("ROLLBACK");
+}
+
+const char *kg_db_sqlstate(void)
+{
+	return last_state;
+}
+
+void kg_db_bytea_param(const void *p, size_t n, struct kbuf *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = p;
+
+	kbuf_puts(out, "\\x");
+	for (size_t i = 0; i < n; i++) {
+		kbuf_putc(out, digits[b[i] >> 4]);
+		kbuf_putc(out, digits[b[i] & 15]);
+	}
+}
+
+bool kg_db_bytea_value(const char *text, struct kbuf *out)
+{
+	size_t n;
+	unsigned char *raw = PQunescapeBytea((const unsigned char *)text, &n);
+
+	if (!raw)
+		return false;
+	kbuf_put(out, raw, n);
+	PQfreemem(raw);
+	return true;
+}
+
+void kg_db_text_array(const char *const *items, size_t n, struct kbuf *out)
+{
+	kbuf_putc(out, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			kbuf_putc(out, ',');
+		kbuf_putc(out, '"');
+		for (const char *s = items[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				kbuf_putc(out, '\\');
+			kbuf_putc(out, *s);
+		}
+		kbuf_putc(out, '"');
+	}
+	kbuf_putc(out, '}');
+}
+
+void kg_db_close(void)
+{
+	drop();
+}
+
+PGconn *kg_db_conn(void)
+{
+	return conn;
+}

@@ -1,0 +1,41 @@
+/* PostgreSQL: one connection per process, opened lazily, kept across requests
+ * and reopened after a failure. Statements are declared once, prepared once
+ * per connection, and always parameterised. */
+#ifndef KG_DB_H
+#define KG_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <libpq-fe.h>
+#include "buf.h"
+
+struct kg_stmt {
+	const char *name;
+	const char *sql;
+	int         nparams;
+	unsigned    prepared_gen;   /* connection generation it was prepared on */
+};
+#define KG_STMT(id, n, text) { #id, text, n, 0 }
+
+/* Connects if needed; false (logged) when the database cannot be reached. */
+bool kg_db_ready(void);
+/* Runs a statement with text parameters (NULL = SQL NULL). Returns a result
+ * whose status is COMMAND_OK or TUPLES_OK, or NULL (logged). The caller
+ * PQclear()s it. On a connection failure the connection is dropped. */
+PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params);
+/* Runs a statement and returns its affected/returned row count, -1 on error. */
+long kg_db_run(struct kg_stmt *st, const char *const *params);
+bool kg_db_begin(void);
+bool kg_db_commit(void);
+void kg_db_rollback(void);
+/* The SQLSTATE of the last failed statement ("" if none). */
+const char *kg_db_sqlstate(void);
+/* bytea helpers: hex text parameter, and decoding a text-format result. */
+void kg_db_bytea_param(const void *p, size_t n, struct kbuf *out);
+bool kg_db_bytea_value(const char *text, struct kbuf *out);
+/* A text[] literal ({"a","b"}) for passing a list as one parameter. */
+void kg_db_text_array(const char *const *items, size_t n, struct kbuf *out);
+void kg_db_close(void);
+PGconn *kg_db_conn(void);
+
+#endif

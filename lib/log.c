@@ -1,0 +1,32 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static const char *prog = "koogate";
+
+void kg_log_init(const char *program)
+{
+	prog = program;
+}
+
+void kg_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof line, "koogate[%s %d]: ", prog, (int)getpid());
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof line)
+		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One write per line so lines from concurrent processes do not interleave;
+	 * control characters from untrusted input are neutralised. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = '?';
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
