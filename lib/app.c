@@ -348,6 +348,8 @@ int kg_main(const struct kg_program *prog)
 		       c.verdict ? c.verdict : "ok", kg_sigform_name(c.form), ms,
 		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-");
 		audit(&c, ms);
+		if (c.follow_up && prog->follow_up)
+			prog->follow_up(&c);
 		if (++served % 256 == 0 && kg_db_ready())
 			(void)kg_db_run(&q_nonce_prune, NULL);
 	}

@@ -20,6 +20,8 @@ struct kg_program {
 	enum kg_scheme  family;             /* whose keys sign the answers */
 	bool            needs_master_key;
 	void          (*serve)(struct kg_ctx *c);
+	/* optional: work done after the answer is sent, when follow_up is set */
+	void          (*follow_up)(struct kg_ctx *c);
 };
 
 struct kg_ctx {
@@ -36,6 +38,7 @@ struct kg_ctx {
 	int                      key_index;   /* key of the family that verified, -1 none */
 	enum kg_sigform          form;
 	bool                     test;        /* testFlag set */
+	bool                     follow_up;   /* run prog->follow_up after answering */
 	/* the request payload: V2 JSON body or V1 decoded query */
 	json_object             *json;
 	struct kg_params         params;

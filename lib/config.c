@@ -36,6 +36,12 @@ static const struct key {
 	{ "test_user_name",      K_STR,       O(test_user_name),    "test-admin", 0, 0 },
 	{ "test_password",       K_STR,       O(test_password),     "Test-Passw0rd", 0, 0 },
 	{ "change_check_refuse", K_STR,       O(change_check_refuse), "",      0, 0 },
+	{ "mkt_url",             K_STR,       O(mkt_url),           "https://mkt.myhuaweicloud.com", 0, 0 },
+	{ "mkt_fallback_url",    K_STR,       O(mkt_fallback_url),  "https://mkt.myhuaweicloud.cn", 0, 0 },
+	{ "apig_ak",             K_STR,       O(apig_ak),           "",        0, 0 },
+	{ "apig_sk",             K_STR,       O(apig_sk),           "",        0, 0 },
+	{ "ca_file",             K_STR,       O(ca_file),           "",        0, 0 },
+	{ "order_fetch_hours",   K_INT,       O(order_fetch_hours), "24",      1, 24 * 30 },
 #undef O
 };
 #define NKEYS (sizeof keys / sizeof *keys)

@@ -30,6 +30,13 @@ struct kg_config {
 	char              *test_user_name;
 	char              *test_password;
 	char              *change_check_refuse; /* non-empty: changeInstanceCheck refuses with this */
+	/* outbound open APIs */
+	char              *mkt_url;        /* https://mkt.myhuaweicloud.com */
+	char              *mkt_fallback_url;
+	char              *apig_ak;
+	char              *apig_sk;
+	char              *ca_file;        /* extra CA bundle (tests); system CAs otherwise */
+	int                order_fetch_hours;  /* how long Query Order is retried */
 };
 
 extern struct kg_config kg_cfg;

@@ -17,6 +17,13 @@ static void drop(void)
 	conn = NULL;
 }
 
+/* NOTICEs ("already exists, skipping") are not faults; keep them out of logs. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 bool kg_db_ready(void)
 {
 	char timeout[16], options[64];
@@ -44,6 +51,7 @@ bool kg_db_ready(void)
 		drop();
 		return false;
 	}
+	PQsetNoticeProcessor(conn, ignore_notice, NULL);
 	conn_gen++;
 	return true;
 }

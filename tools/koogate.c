@@ -40,7 +40,8 @@ static bool load_config(void)
 
 static PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p)
 {
-	PGresult *res = PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
+	/* A migration file is a script of many statements: simple protocol. */
+	PGresult *res = n < 0 ? PQexec(db, sql) : PQexecParams(db, sql, n, NULL, p, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(res);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -154,7 +155,7 @@ static int cmd_migrate(int argc, char **argv)
 		PQclear(res);
 		res = PQexec(db, "BEGIN");
 		PQclear(res);
-		if ((res = exec_ok(db, sql, 0, NULL)) != NULL) {
+		if ((res = exec_ok(db, sql, -1, NULL)) != NULL) {
 			PQclear(res);
 			res = exec_ok(db, "INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)", 2, p);
 		}

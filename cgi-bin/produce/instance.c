@@ -98,8 +98,11 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 
 	*created = false;
 	/* A repeat is the common case for retries: look first, insert after. */
-	if ((r = find(o, id)) != KG_ENOINST)
+	if ((r = find(o, id)) != KG_ENOINST) {
+		if (r == KG_OK)
+			kg_note_ids(c, id, o->order_id);
 		return r;
+	}
 	snprintf(gen, sizeof gen, "%d", o->generation);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		const char *p[13];
@@ -257,4 +260,38 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 	}
 	PQclear(res);
 	return KG_OK;
+}
+
+bool parse_expire(const char *raw, char out[32])
+{
+	size_t n = strlen(raw);
+	unsigned f[6];
+
+	if ((n != 14 && n != 17) || strspn(raw, "0123456789") != n ||
+	    sscanf(raw, "%4u%2u%2u%2u%2u%2u", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) != 6 ||
+	    f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+		return false;
+	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u+00", f[0], f[1], f[2], f[3], f[4], f[5]);
+	return true;
+}
+
+enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *const *params)
+{
+	PGresult *res = kg_db_exec(st, params);
+	enum kg_result r;
+	const char *verdict;
+
+	if (!res)
+		return KG_EINTERNAL;
+	verdict = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+	if (strcmp(verdict, "ok") == 0 || strcmp(verdict, "test-noop") == 0)
+		r = KG_OK;
+	else if (strcmp(verdict, "unknown") == 0 && c->test)
+		r = KG_OK;
+	else
+		r = KG_ENOINST;
+	if (strcmp(verdict, "ok") != 0)
+		kg_log("instance %s: %s", params[0], *verdict ? verdict : "no verdict");
+	PQclear(res);
+	return r;
 }

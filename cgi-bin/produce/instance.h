@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 #include "app.h"
+#include "db.h"
 
 #define INSTANCE_ID_MAX 64
 
@@ -29,5 +30,14 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
  * entry for every id (D19). */
 enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size_t n,
                                   json_object *info, size_t *known, size_t *pending);
+
+/* expireTime yyyyMMddHHmmss (or 17 digits with milliseconds, D42), taken as
+ * UTC, into a PostgreSQL timestamptz literal. */
+bool parse_expire(const char *raw, char out[32]);
+
+/* Runs one lifecycle function (sql/002) and maps its verdict: 'ok' and
+ * 'test-noop' are 000000; 'unknown' is 000003 unless the call is a test
+ * (D19, D44); anything else is 000003 too (e.g. upgrading a released one). */
+enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *const *params);
 
 #endif

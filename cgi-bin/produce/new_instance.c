@@ -48,6 +48,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	kg_note_ids(c, NULL, o.order_id);
 	if ((r = instance_create(c, &o, id, &created)) == KG_OK)
 		json_object_object_add(a->out, "instanceId", json_object_new_string(id));
+	c->follow_up = created;
 	return r;
 }
 

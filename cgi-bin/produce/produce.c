@@ -4,11 +4,14 @@
 
 #include "produce.h"
 #include "log.h"
+#include "orders.h"
 #include "response.h"
 
 static const struct activity *const activities[] = {
-	&v2_new_instance,
-	&v2_query_instance,
+	&v2_new_instance, &v2_query_instance, &v2_refresh_instance, &v2_update_instance_status,
+	&v2_release_instance, &v2_upgrade_instance, &v2_change_instance_check,
+	&v1_new_instance, &v1_query_instance, &v1_refresh_instance, &v1_expire_instance,
+	&v1_release_instance, &v1_upgrade, &v1_instance_status,
 };
 
 static const struct activity *find_activity(const char *name, int generation)
@@ -106,6 +109,15 @@ static void serve(struct kg_ctx *c)
 	}
 }
 
+/* Query Order runs after the marketplace has its answer (D10); what does not
+ * finish here is retried by `koogate orders fetch`. */
+static void fetch_orders(struct kg_ctx *c)
+{
+	(void)c;
+	if (kg_orders_configured())
+		(void)kg_orders_fetch_due(2, 4000);
+}
+
 int main(void)
 {
 	static const struct kg_program produce = {
@@ -113,6 +125,7 @@ int main(void)
 		.family = KG_SCHEME_BASIC,
 		.needs_master_key = true,
 		.serve = serve,
+		.follow_up = fetch_orders,
 	};
 	return kg_main(&produce);
 }

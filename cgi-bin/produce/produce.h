@@ -29,7 +29,11 @@ struct activity {
 
 #define ACTIVITY(n, gen, tab, fn, ...) { n, gen, tab, KG_NFIELDS(tab), fn, __VA_ARGS__ }
 
-extern const struct activity v2_new_instance, v2_query_instance;
+extern const struct activity
+	v2_new_instance, v2_query_instance, v2_refresh_instance, v2_update_instance_status,
+	v2_release_instance, v2_upgrade_instance, v2_change_instance_check,
+	v1_new_instance, v1_query_instance, v1_refresh_instance, v1_expire_instance,
+	v1_release_instance, v1_upgrade, v1_instance_status;
 
 /* Shared by V1 and V2 queryInstance. */
 enum kg_result query_instances(struct kg_ctx *c, const char *list, struct answer *a);

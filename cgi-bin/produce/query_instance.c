@@ -83,3 +83,10 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 }
 
 const struct activity v2_query_instance = ACTIVITY("queryInstance", 2, fields, handle, NULL);
+
+/* V1 queryInstance (§6.7): the same answer from a GET. */
+static const struct kg_field v1_fields[QI__MAX] = {
+	[QI_INSTANCE_ID] = { "instanceId", KG_F_REQUIRED, 0, NULL },
+};
+
+const struct activity v1_query_instance = ACTIVITY("queryInstance", 1, v1_fields, handle, NULL);

@@ -1,0 +1,90 @@
+#include "http.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <curl/curl.h>
+
+static CURL *handle;
+
+static size_t collect(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct kbuf *b = arg;
+	size_t n = size * nmemb;
+
+	if (b->len + n > KG_HTTP_MAX_RESPONSE)
+		return 0;                /* aborts the transfer */
+	kbuf_put(b, p, n);
+	return n;
+}
+
+bool kg_url_host(const char *url, char *out, size_t outlen)
+{
+	const char *h = strstr(url, "://"), *end;
+
+	if (!h)
+		return false;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if (end == h || (size_t)(end - h) >= outlen)
+		return false;
+	memcpy(out, h, (size_t)(end - h));
+	out[end - h] = '\0';
+	return true;
+}
+
+bool kg_http(const char *method, const char *url, const char *const *headers,
+             const void *body, size_t n, long timeout_ms, struct kg_http_response *resp)
+{
+	struct curl_slist *list = NULL;
+	CURLcode rc;
+
+	memset(resp, 0, sizeof *resp);
+	kbuf_reserve(&resp->body, 0);
+	if (!handle) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(handle = curl_easy_init())) {
+			snprintf(resp->error, sizeof resp->error, "libcurl cannot start");
+			return false;
+		}
+	}
+	curl_easy_reset(handle);
+	for (; headers && *headers; headers++)
+		list = curl_slist_append(list, *headers);
+	list = curl_slist_append(list, "Expect:");
+	curl_easy_setopt(handle, CURLOPT_URL, url);
+	curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(handle, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (kg_cfg.ca_file && *kg_cfg.ca_file)
+		curl_easy_setopt(handle, CURLOPT_CAINFO, kg_cfg.ca_file);
+	curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 3000 ? timeout_ms : 3000L);
+	curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(handle, CURLOPT_USERAGENT, "koogate/1");
+	curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(handle, CURLOPT_WRITEDATA, &resp->body);
+	if (body) {
+		curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	}
+	rc = curl_easy_perform(handle);
+	curl_slist_free_all(list);
+	if (rc != CURLE_OK) {
+		snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(rc));
+		resp->connect_failed = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+		                       rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+		                       rc == CURLE_OPERATION_TIMEDOUT;
+		return false;
+	}
+	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &resp->status);
+	return true;
+}
+
+void kg_http_response_free(struct kg_http_response *resp)
+{
+	kbuf_free(&resp->body);
+}
