@@ -11,6 +11,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
+#include "orders.h"
 
 struct command {
 	const char *name;
@@ -184,6 +185,257 @@ static int cmd_migrate(int argc, char **argv)
 }
 
 static int cmd_help(int argc, char **argv);
+static int cmd_set_app_info(int argc, char **argv);
+
+/* Prints a result as aligned text columns, or as the JSON the query made. */
+static void print_rows(PGresult *res, bool json)
+{
+	int rows = PQntuples(res), cols = PQnfields(res);
+	int width[32] = { 0 };
+
+	if (json) {
+		/* queries for --json return one row, one column: a JSON array */
+		printf("%s\n", rows && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "[]");
+		return;
+	}
+	for (int c = 0; c < cols && c < 32; c++) {
+		width[c] = (int)strlen(PQfname(res, c));
+		for (int r = 0; r < rows; r++)
+			if ((int)strlen(PQgetvalue(res, r, c)) > width[c])
+				width[c] = (int)strlen(PQgetvalue(res, r, c));
+	}
+	for (int c = 0; c < cols && c < 32; c++)
+		printf("%-*s%s", width[c], PQfname(res, c), c + 1 < cols ? "  " : "\n");
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols && c < 32; c++)
+			printf("%-*s%s", width[c], PQgetvalue(res, r, c), c + 1 < cols ? "  " : "\n");
+	if (rows == 0)
+		printf("(none)\n");
+}
+
+static PGconn *connect_db(void)
+{
+	if (!load_config())
+		return NULL;
+	if (!kg_db_ready()) {
+		fprintf(stderr, "koogate: cannot connect to the database (see the message above)\n");
+		return NULL;
+	}
+	return kg_db_conn();
+}
+
+/* Options of the form --name value or --flag, checked against a list. */
+struct opt {
+	const char *name;
+	bool        has_value;
+	const char *value;
+	bool        set;
+};
+
+static bool parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char **positional)
+{
+	for (int i = 1; i < argc; i++) {
+		size_t k;
+
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (positional && !*positional) {
+				*positional = argv[i];
+				continue;
+			}
+			fprintf(stderr, "koogate: unexpected argument %s\n", argv[i]);
+			return false;
+		}
+		for (k = 0; k < n; k++)
+			if (strcmp(argv[i] + 2, opts[k].name) == 0)
+				break;
+		if (k == n) {
+			fprintf(stderr, "koogate: unknown option %s\n", argv[i]);
+			return false;
+		}
+		opts[k].set = true;
+		if (opts[k].has_value) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "koogate: %s needs a value\n", argv[i]);
+				return false;
+			}
+			opts[k].value = argv[++i];
+		}
+	}
+	return true;
+}
+
+static int cmd_instances(int argc, char **argv)
+{
+	struct opt o[] = { { "status", true, NULL, false }, { "order", true, NULL, false },
+	                   { "test", false, NULL, false }, { "production", false, NULL, false },
+	                   { "json", false, NULL, false }, { "limit", true, "100", false } };
+	const char *p[4];
+	PGconn *db;
+	PGresult *res;
+
+	if (!parse_opts(argc, argv, o, 6, NULL) || !(db = connect_db()))
+		return 2;
+	p[0] = o[0].value;
+	p[1] = o[1].value;
+	p[2] = o[2].set ? "true" : o[3].set ? "false" : NULL;
+	p[3] = o[5].value;
+	res = exec_ok(db, o[4].set ?
+		"SELECT json_agg(i ORDER BY created_at DESC) FROM (SELECT instance_id, generation, order_id,"
+		" order_line_id, product_id, status, test_flag, expire_time, created_at FROM instance"
+		" WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR order_id = $2)"
+		"   AND ($3::boolean IS NULL OR test_flag = $3) ORDER BY created_at DESC LIMIT $4::int) i" :
+		"SELECT instance_id, 'V' || generation AS gen, order_id, order_line_id, status,"
+		" CASE WHEN test_flag THEN 'test' ELSE '' END AS test,"
+		" COALESCE(to_char(expire_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') AS expires_utc"
+		" FROM instance WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR order_id = $2)"
+		"   AND ($3::boolean IS NULL OR test_flag = $3) ORDER BY created_at DESC LIMIT $4::int", 4, p);
+	if (!res)
+		return 1;
+	print_rows(res, o[4].set);
+	PQclear(res);
+	return 0;
+}
+
+static int cmd_instance(int argc, char **argv)
+{
+	struct opt o[] = { { "json", false, NULL, false } };
+	const char *id = NULL, *p[1];
+	PGconn *db;
+	PGresult *res;
+
+	if (argc >= 2 && strcmp(argv[1], "set-app-info") == 0)
+		return cmd_set_app_info(argc - 1, argv + 1);
+	if (!parse_opts(argc, argv, o, 1, &id) || !id) {
+		fprintf(stderr, "usage: koogate instance ID [--json] | koogate instance set-app-info ID ...\n");
+		return 2;
+	}
+	if (!(db = connect_db()))
+		return 2;
+	p[0] = id;
+	res = exec_ok(db,
+		"SELECT json_build_object('instance', (SELECT to_jsonb(i) - 'app_password' - 'mobile_phone' - 'email'"
+		"   FROM instance i WHERE instance_id = $1),"
+		" 'orders', (SELECT json_agg(o ORDER BY at) FROM (SELECT order_id, order_line_id, kind, product_id,"
+		"   sku_code, expire_time, at, fetch_state, fetch_attempts, fetch_error FROM instance_order"
+		"   WHERE instance_id = $1) o),"
+		" 'events', (SELECT json_agg(e ORDER BY id) FROM (SELECT id, at, kind, order_id, detail,"
+		"   delivered_at FROM event WHERE instance_id = $1) e),"
+		" 'calls', (SELECT json_agg(c ORDER BY at) FROM (SELECT at, program, activity, verdict, result_code,"
+		"   duration_ms FROM inbound_call WHERE instance_id = $1 ORDER BY at DESC LIMIT 50) c))"
+		" WHERE EXISTS (SELECT 1 FROM instance WHERE instance_id = $1)", 1, p);
+	if (!res)
+		return 1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		fprintf(stderr, "koogate: no instance %s\n", id);
+		return 1;
+	}
+	if (o[0].set) {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+	} else {
+		/* plain text: the same document, one line per item, for people */
+		PGresult *t;
+		const char *q[1] = { PQgetvalue(res, 0, 0) };
+
+		t = exec_ok(db,
+			"WITH d AS (SELECT $1::jsonb AS j)"
+			" SELECT line FROM ("
+			"  SELECT 0 AS s, 0 AS n, k || ': ' || COALESCE(v #>> '{}', '') AS line"
+			"   FROM d, jsonb_each(j -> 'instance') AS e(k, v) WHERE v <> 'null'::jsonb"
+			"  UNION ALL SELECT 1, ordinality, 'order  ' || (o ->> 'kind') || ' ' || (o ->> 'order_id') || ' '"
+			"   || (o ->> 'order_line_id') || ' at ' || (o ->> 'at') || ' fetch=' || (o ->> 'fetch_state')"
+			"   FROM d, jsonb_array_elements(COALESCE(j -> 'orders', '[]')) WITH ORDINALITY AS x(o, ordinality)"
+			"  UNION ALL SELECT 2, ordinality, 'event  #' || (e ->> 'id') || ' ' || (e ->> 'kind') || ' at '"
+			"   || (e ->> 'at') || ' ' || (e ->> 'detail')"
+			"   FROM d, jsonb_array_elements(COALESCE(j -> 'events', '[]')) WITH ORDINALITY AS x(e, ordinality)"
+			"  UNION ALL SELECT 3, ordinality, 'call   ' || (c ->> 'at') || ' ' || COALESCE(c ->> 'activity', '-')"
+			"   || ' ' || COALESCE(c ->> 'result_code', '-') || ' ' || (c ->> 'verdict')"
+			"   FROM d, jsonb_array_elements(COALESCE(j -> 'calls', '[]')) WITH ORDINALITY AS x(c, ordinality)"
+			" ) lines ORDER BY s, n", 1, q);
+		for (int r = 0; t && r < PQntuples(t); r++)
+			printf("%s\n", PQgetvalue(t, r, 0));
+		PQclear(t);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int cmd_set_app_info(int argc, char **argv)
+{
+	struct opt o[] = { { "front-end-url", true, NULL, false }, { "admin-url", true, NULL, false },
+	                   { "user-name", true, NULL, false }, { "password-stdin", false, NULL, false },
+	                   { "memo", true, NULL, false } };
+	const char *id = NULL, *p[6];
+	struct kbuf sealed = { 0 }, hex = { 0 };
+	char password[256] = "";
+	PGconn *db;
+	PGresult *res;
+	int rc = 1;
+
+	if (!parse_opts(argc, argv, o, 5, &id) || !id || !o[0].value) {
+		fprintf(stderr, "usage: koogate instance set-app-info ID --front-end-url URL [--admin-url URL]\n"
+		                "       [--user-name NAME] [--password-stdin] [--memo TEXT]\n");
+		return 2;
+	}
+	if (!(db = connect_db()))
+		return 2;
+	if (o[3].set) {
+		/* from stdin, so the password never shows in ps or shell history */
+		if (!fgets(password, sizeof password, stdin)) {
+			fprintf(stderr, "koogate: no password on standard input\n");
+			return 2;
+		}
+		password[strcspn(password, "\r\n")] = '\0';
+		if (strlen(password) > 31) {
+			fprintf(stderr, "koogate: the password is at most 31 bytes (D17)\n");
+			return 2;
+		}
+		kg_seal(kg_cfg.master_key, password, strlen(password), &sealed);
+		kg_db_bytea_param(sealed.p, sealed.len, &hex);
+		ck_memzero(password, sizeof password);
+	}
+	p[0] = id;
+	p[1] = o[0].value;
+	p[2] = o[1].value;
+	p[3] = o[2].value;
+	p[4] = hex.p;
+	p[5] = o[4].value;
+	if ((res = exec_ok(db, "SELECT koogate_set_app_info($1, $2, $3, $4, $5::bytea, $6)", 6, p))) {
+		if (strcmp(PQgetvalue(res, 0, 0), "ok") == 0) {
+			printf("instance %s: app info set\n", id);
+			rc = 0;
+		} else {
+			fprintf(stderr, "koogate: no instance %s\n", id);
+		}
+		PQclear(res);
+	}
+	kbuf_free(&sealed);
+	kbuf_free(&hex);
+	return rc;
+}
+
+static int cmd_orders(int argc, char **argv)
+{
+	struct opt o[] = { { "max", true, "100", false } };
+	const char *sub = NULL;
+	int n;
+
+	if (!parse_opts(argc, argv, o, 1, &sub) || !sub || strcmp(sub, "fetch") != 0) {
+		fprintf(stderr, "usage: koogate orders fetch [--max N]\n");
+		return 2;
+	}
+	if (!connect_db())
+		return 2;
+	if (!kg_orders_configured()) {
+		fprintf(stderr, "koogate: Query Order needs apig_ak, apig_sk and mkt_url in the configuration\n");
+		return 2;
+	}
+	n = kg_orders_fetch_due(atoi(o[0].value), 600000L);
+	if (n < 0)
+		return 1;
+	printf("orders fetched or retried: %d\n", n);
+	return 0;
+}
 
 static const struct command commands[] = {
 	{ "migrate", cmd_migrate, "migrate [--sql DIR]",
@@ -191,6 +443,20 @@ static const struct command commands[] = {
 	  "to the database named by the configuration's db key. Each file runs once,\n"
 	  "in its own transaction, and is recorded in schema_migrations with its\n"
 	  "SHA-256; an applied file that was edited later stops the run.\n" },
+	{ "instances", cmd_instances, "instances [--status S] [--order ID] [--test|--production] [--limit N] [--json]",
+	  "Lists instances, newest first, filtered by status (pending, active, frozen,\n"
+	  "released), order or test flag.\n" },
+	{ "instance", cmd_instance, "instance ID [--json] | instance set-app-info ID --front-end-url URL ...",
+	  "Shows one instance with its orders, events and the calls that named it.\n\n"
+	  "set-app-info ID --front-end-url URL [--admin-url URL] [--user-name NAME]\n"
+	  "             [--password-stdin] [--memo TEXT]\n"
+	  "  Sets what queryInstance returns for the instance and makes a pending\n"
+	  "  instance active (the provisioning hand-off). The password is read from\n"
+	  "  standard input and sealed with the master key before it is stored.\n" },
+	{ "orders", cmd_orders, "orders fetch [--max N]",
+	  "Fetches the due Query Order calls (after newInstance, renewals and\n"
+	  "upgrades), retrying failures with back-off. Run it from cron or a timer;\n"
+	  "produce also tries each order once right after answering.\n" },
 	{ "help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's help.\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
