@@ -45,9 +45,9 @@ BEGIN
            period_type = COALESCE(line ->> 'periodType', period_type),
            period_number = COALESCE(CASE WHEN line ->> 'periodNumber' ~ '^\d{1,9}$'
                                          THEN (line ->> 'periodNumber')::integer END, period_number),
-           -- a renewal's expiry came with refreshInstance; new and upgraded lines carry theirs
-           expire_time = CASE WHEN p_kind IN ('new', 'upgrade') THEN COALESCE(expire, expire_time)
-                              ELSE expire_time END,
+           -- refreshInstance is authoritative for the expiry; an order only fills
+           -- it in when none is known (a late 'new' must not undo a renewal)
+           expire_time = COALESCE(expire_time, expire),
            updated_at = now()
      WHERE instance_id = p_instance;
 

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""A fake of KooGallery's open API gateway for the test stack (Python standard
+library only, independent of koogate's C code).
+
+It checks what the real gateway checks: the SDK-HMAC-SHA256 signature over the
+canonical request (security.md §9) with a known AK/SK, the signed headers, and
+an X-Sdk-Date within 15 minutes. It serves Query Order answers built from the
+recorded MOCKPERIODYEARNEW response, and can be told to fail.
+
+  koogallery.py --port P --cert C --key K --ak AK --sk SK
+  GET  /_control?fail=500&times=2   next 2 Query Order calls answer HTTP 500
+  GET  /_control?fail=MKT.0250      answer that code (HTTP 406)
+  GET  /_requests                   JSON list of the calls received so far
+"""
+import argparse, datetime, hashlib, hmac, json, ssl, threading, urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RECORDED = json.loads('{"resultCode":"MKT.0000","resultMsg":"Success","orderInfo":{"orderId":"MOCKPERIODYEARNEW","orderType":"NEW","createTime":"20241121090846","orderLine":[{"orderLineId":"MOCKPERIODYEARNEW-000001","chargingMode":"PERIOD","periodType":"year","periodNumber":1,"expireTime":"20251121235959","productInfo":[{"productId":"OFFI846204237451911168","skuCode":"0a4d1578-5295-46a7-92d4-7c803dccc51d","linearValue":50,"productName":"MOCK测试商品,测试规格,基础版,包周期"}],"extendParams":[{"name":"emailDomainName","value":"test.xxxx.com"},{"name":"ip","value":"127.0.0.1"}],"currency":"100","currencyAfterDiscount":"100"}],"buyerInfo":{"mobilePhone":"18688888888","email":null,"customerId":"459bbbec25d24749b2eb83be37b602a8","customerName":"mock_user_01","customerRealName":"测试用户1","customerType":0,"userId":null,"userName":null},"extendParams":[]}}')
+QUERY_PATH = "/api/mkp-openapi-public/global/v1/order/query"
+state = {"fail": None, "times": 0, "requests": []}
+lock = threading.Lock()
+
+
+def uri_encode(s):
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def canonical_request(method, path, query, headers, signed, body):
+    segs = [uri_encode(urllib.parse.unquote(seg)) for seg in path.split("/")]
+    uri = "/".join(segs)
+    if not uri.endswith("/"):
+        uri += "/"
+    pairs = sorted((uri_encode(k), uri_encode(v)) for k, v in query)
+    cq = "&".join(f"{k}={v}" for k, v in pairs)
+    ch = "".join(f"{h}:{headers.get(h, '').strip()}\n" for h in signed)
+    return "\n".join([method, uri, cq, ch, ";".join(signed), hashlib.sha256(body).hexdigest()])
+
+
+def order_for(order_id, line_id):
+    """The recorded answer, re-keyed; the orderId prefix picks the charging mode."""
+    doc = json.loads(json.dumps(RECORDED))
+    info = doc["orderInfo"]
+    info["orderId"] = order_id
+    line = info["orderLine"][0]
+    line["orderLineId"] = line_id or f"{order_id}-000001"
+    if "ONETIME" in order_id:
+        line["chargingMode"] = "ONE_TIME"
+        line.pop("expireTime", None)
+    elif "ONDEMAND" in order_id:
+        line["chargingMode"] = "ON_DEMAND"
+        line.pop("expireTime", None)
+    elif "CHANGE" in order_id or "UPGRADE" in order_id:
+        line["productInfo"][0]["skuCode"] = "sku-upgraded"
+        line["productInfo"][0]["linearValue"] = 100
+    return doc
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "fake-koogallery"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, status, doc):
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def verify(self, body):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("SDK-HMAC-SHA256 "):
+            return "no SDK-HMAC-SHA256 authorization"
+        fields = dict(p.strip().split("=", 1) for p in auth[len("SDK-HMAC-SHA256 "):].split(","))
+        if fields.get("Access") != self.server.ak:
+            return "app not found"
+        signed = fields.get("SignedHeaders", "").split(";")
+        if "x-sdk-date" not in signed or signed != sorted(signed):
+            return "x-sdk-date must be signed"
+        date = self.headers.get("X-Sdk-Date", "")
+        try:
+            t = datetime.datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            return "bad X-Sdk-Date"
+        if abs((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds()) > 900:
+            return "signature expired"
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        creq = canonical_request(self.command, url.path, query, headers, signed, body)
+        sts = "SDK-HMAC-SHA256\n%s\n%s" % (date, hashlib.sha256(creq.encode()).hexdigest())
+        want = hmac.new(self.server.sk.encode(), sts.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, fields.get("Signature", "")):
+            return "verify signature fail, canonicalRequest:" + creq.replace("\n", "|")
+        return None
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/_control":
+            with lock:
+                state["fail"] = q.get("fail") or None
+                state["times"] = int(q.get("times", "1000000"))
+                if "reset" in q:
+                    state["requests"].clear()
+            return self.answer(200, {"ok": True})
+        if url.path == "/_requests":
+            with lock:
+                return self.answer(200, state["requests"])
+        if url.path != QUERY_PATH:
+            return self.answer(404, {"error_code": "APIG.0101", "error_msg": "not found"})
+        problem = self.verify(b"")
+        with lock:
+            state["requests"].append({"path": url.path, "query": q, "host": self.headers.get("Host"),
+                                      "verified": problem is None, "problem": problem})
+            fail = state["fail"] if state["times"] > 0 else None
+            if fail:
+                state["times"] -= 1
+        if problem:
+            return self.answer(401, {"error_code": "APIG.0303", "error_msg": problem})
+        if fail == "500":
+            return self.answer(500, {"resultCode": "MKT.0999", "resultMsg": "System internal error."})
+        if fail:
+            return self.answer(406 if fail == "MKT.0250" else 400, {"resultCode": fail, "resultMsg": "fake failure"})
+        if not q.get("orderId"):
+            return self.answer(400, {"resultCode": "MKT.0101", "resultMsg": "Invalid parameter"})
+        return self.answer(200, order_for(q["orderId"], q.get("orderLineId", "")))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--ak", required=True)
+    ap.add_argument("--sk", required=True)
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.ak, srv.sk = a.ak, a.sk
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(a.cert, a.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
