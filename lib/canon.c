@@ -279,7 +279,8 @@ static struct jnode *parse_value(struct parser *ps, int depth)
 	skip_ws(ps);
 	if (ps->p >= ps->end)
 		return fail(ps, KG_CANON_SYNTAX, NULL);
-	if (depth > KG_CANON_MAX_DEPTH)
+	/* depth counts containers: a scalar inside the deepest one is fine */
+	if ((*ps->p == '{' || *ps->p == '[') && depth > KG_CANON_MAX_DEPTH)
 		return fail(ps, KG_CANON_DEPTH, NULL);
 	j = ck_calloc(1, sizeof *j);
 	switch (*ps->p) {
