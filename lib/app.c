@@ -118,13 +118,33 @@ static bool claim_nonce(struct kg_ctx *c, const char *nonce)
 	return true;
 }
 
+/* The body as a JSON object for the handlers (after canonicalisation has
+ * proven it well-formed, so a failure here is unexpected). */
+static bool parse_body(struct kg_ctx *c)
+{
+	json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	bool ok;
+
+	c->json = json_tokener_parse_ex(tok, c->req.body.p, (int)c->req.body.len);
+	ok = json_tokener_get_error(tok) == json_tokener_success &&
+	     json_object_is_type(c->json, json_type_object);
+	json_tokener_free(tok);
+	return ok ? true : refuse(c, KG_EPARAM, "bad-json", "body is not a JSON object");
+}
+
+static const char *canon_error(enum kg_canon_err ce)
+{
+	return ce == KG_CANON_NOT_OBJECT ? "body is not a JSON object" :
+	       ce == KG_CANON_DEPTH ? "body nested too deeply" :
+	       ce == KG_CANON_UTF8 ? "body is not valid UTF-8" : "body is not valid JSON";
+}
+
 /* Shared by the basic and Kit V2 schemes: freshness, body, signature, nonce. */
 static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
                     const char *ts, const char *nonce)
 {
 	struct kbuf canon = { 0 };
 	enum kg_canon_err ce;
-	json_tokener *tok;
 	bool parsed;
 	int k;
 
@@ -142,10 +162,7 @@ static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
 	ce = kg_canon_json(c->req.body.p, c->req.body.len, &canon);
 	if (ce != KG_CANON_OK) {
 		kbuf_free(&canon);
-		return refuse(c, KG_EPARAM, "bad-json",
-		              ce == KG_CANON_NOT_OBJECT ? "body is not a JSON object" :
-		              ce == KG_CANON_DEPTH ? "body nested too deeply" :
-		              ce == KG_CANON_UTF8 ? "body is not valid UTF-8" : "body is not valid JSON");
+		return refuse(c, KG_EPARAM, "bad-json", canon_error(ce));
 	}
 	k = kg_verify_v2(scheme, family_keys(c), nonce, ts, sig, canon.p, canon.len,
 	                 c->req.body.p, c->req.body.len, &c->form);
@@ -153,14 +170,7 @@ static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
 	if (k < 0)
 		return refuse(c, KG_EAUTH, "bad-signature", "signature does not verify");
 	c->key_index = k;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	c->json = json_tokener_parse_ex(tok, c->req.body.p, (int)c->req.body.len);
-	if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(c->json, json_type_object)) {
-		json_tokener_free(tok);
-		return refuse(c, KG_EPARAM, "bad-json", "body is not a JSON object");
-	}
-	json_tokener_free(tok);
-	return claim_nonce(c, nonce);
+	return parse_body(c) && claim_nonce(c, nonce);
 }
 
 bool kg_auth_v2_basic(struct kg_ctx *c)
@@ -259,6 +269,61 @@ bool kg_auth_v1_basic(struct kg_ctx *c)
 	return true;
 }
 
+bool kg_auth_kit_v2(struct kg_ctx *c)
+{
+	return auth_v2(c, KG_SCHEME_KIT, kg_req_header(&c->req, "x-sign"),
+	               kg_req_header(&c->req, "x-timestamp"), kg_req_header(&c->req, "x-nonce"));
+}
+
+bool kg_auth_kit_v1(struct kg_ctx *c)
+{
+	static const struct { enum kg_kv_variant v; enum kg_sigform form; } variants[] = {
+		{ KG_KV_SORTED, KG_SIGFORM_CANONICAL },
+		{ KG_KV_SORTED_FORMDECODED, KG_SIGFORM_FORMDECODED },
+		{ KG_KV_RECEIVED, KG_SIGFORM_RECEIVED },
+	};
+	const char *token = kg_req_header(&c->req, "authToken"), *ts;
+	json_object *tsj = NULL;
+	enum kg_canon_err ce;
+	struct kbuf kv = { 0 }, tok = { 0 };
+	bool parsed;
+	int k = -1;
+
+	ce = kg_canon_kv(c->req.body.p, c->req.body.len, KG_KV_SORTED, &kv);
+	kbuf_free(&kv);
+	if (ce != KG_CANON_OK)
+		return refuse(c, KG_EPARAM, "bad-json", canon_error(ce));
+	if (!parse_body(c))
+		return false;
+	if (!json_object_object_get_ex(c->json, "timeStamp", &tsj) || !tsj ||
+	    !*(ts = json_object_get_string(tsj)))
+		return refuse(c, KG_EPARAM, "bad-request", "timeStamp missing");
+	if (!token || !*token)
+		return refuse(c, KG_EAUTH, "bad-signature", "authToken missing");
+	/* V1 Kit timeStamp is China time, UTC+8 (D5). */
+	if (kg_cfg.v1_max_age > 0 && !v1_fresh(ts, kg_cfg.v1_max_age, 8, &parsed))
+		return parsed ? refuse(c, KG_EAUTH, "stale", "timeStamp too old")
+		              : refuse(c, KG_EPARAM, "bad-request", "timeStamp malformed");
+	kbuf_puts(&tok, token);
+	for (size_t i = 0; i < tok.len; i++)
+		if (tok.p[i] == ' ')
+			tok.p[i] = '+';
+	for (size_t v = 0; v < sizeof variants / sizeof *variants && k < 0; v++) {
+		kbuf_reset(&kv);
+		if (kg_canon_kv(c->req.body.p, c->req.body.len, variants[v].v, &kv) != KG_CANON_OK)
+			continue;
+		k = kg_verify_v1(family_keys(c), ts, kv.p ? kv.p : "", kv.len, tok.p);
+		if (k >= 0)
+			c->form = variants[v].form;
+	}
+	kbuf_free(&kv);
+	kbuf_free(&tok);
+	if (k < 0)
+		return refuse(c, KG_EAUTH, "bad-signature", "authToken does not verify");
+	c->key_index = k;
+	return true;
+}
+
 static void audit(struct kg_ctx *c, double ms)
 {
 	char status[8], dur[32];
@@ -310,12 +375,17 @@ int kg_main(const struct kg_program *prog)
 		kg_log("configuration error: master_key is not set; %s stores secrets", prog->name);
 		return 1;
 	}
+	if (prog->needs_rsa_key && !kg_rsa_load(kg_cfg.rsa_private_key, err, sizeof err)) {
+		kg_log("configuration error: rsa_private_key: %s", err);
+		return 1;
+	}
 	derive_keys();
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
 		kg_log("cannot initialise FastCGI");
 		return 1;
 	}
 	while (FCGX_Accept_r(&f) >= 0) {
+		char method[16], remote[64];
 		double ms;
 
 		json_object_put(c.json);
@@ -340,6 +410,12 @@ int kg_main(const struct kg_program *prog)
 		}
 		kg_db_rollback();       /* never carry an open transaction over */
 		ms = mono_ms() - c.t0;
+		/* The FastCGI environment is freed by Finish: keep what the log needs. */
+		snprintf(method, sizeof method, "%s", c.req.method);
+		snprintf(remote, sizeof remote, "%s", c.req.remote_addr);
+		c.req.method = method;
+		c.req.remote_addr = remote;
+		c.req.path_info = c.req.query = "";
 		FCGX_Finish_r(&f);
 		/* After the answer is out: log line, audit row, housekeeping. */
 		kg_log("%s %s activity=%s status=%d result=%s verdict=%s sig=%s ms=%.1f instance=%s order=%s",

@@ -19,6 +19,7 @@ struct kg_program {
 	const char     *name;
 	enum kg_scheme  family;             /* whose keys sign the answers */
 	bool            needs_master_key;
+	bool            needs_rsa_key;      /* applicationSync decrypts clientSecret */
 	void          (*serve)(struct kg_ctx *c);
 	/* optional: work done after the answer is sent, when follow_up is set */
 	void          (*follow_up)(struct kg_ctx *c);
@@ -50,6 +51,8 @@ int kg_main(const struct kg_program *prog);
  * itself (with the right resultCode) and returns false. */
 bool kg_auth_v2_basic(struct kg_ctx *c);   /* query signature/timestamp/nonce, JSON body */
 bool kg_auth_v1_basic(struct kg_ctx *c);   /* GET query authToken/timeStamp */
+bool kg_auth_kit_v2(struct kg_ctx *c);     /* headers x-sign/x-timestamp/x-nonce, JSON body */
+bool kg_auth_kit_v1(struct kg_ctx *c);     /* header authToken over the body members (D13) */
 
 /* A signed JSON answer with the family key that verified the request (or the
  * family's first key). extra members follow resultCode/resultMsg. */

@@ -478,3 +478,52 @@ enum kg_canon_err kg_canon_json_deep(const char *in, size_t n, struct kbuf *out)
 {
 	return canon(in, n, out, 1);
 }
+
+enum kg_canon_err kg_canon_kv(const char *in, size_t n, enum kg_kv_variant variant, struct kbuf *out)
+{
+	struct parser ps = { in, in + n, KG_CANON_OK };
+	struct jnode *root;
+	struct jmember *m;
+	int first = 1;
+
+	if (!kg_utf8_valid(in, n))
+		return KG_CANON_UTF8;
+	root = parse_value(&ps, 1);
+	if (!root)
+		return ps.err ? ps.err : KG_CANON_SYNTAX;
+	skip_ws(&ps);
+	if (ps.p != ps.end || root->type != J_OBJ) {
+		node_free(root);
+		return ps.p != ps.end ? KG_CANON_SYNTAX : KG_CANON_NOT_OBJECT;
+	}
+	m = ck_malloc((root->n ? root->n : 1) * sizeof *m);
+	memcpy(m, root->members, root->n * sizeof *m);
+	if (variant != KG_KV_RECEIVED)
+		qsort(m, root->n, sizeof *m, member_cmp);
+	for (size_t i = 0; i < root->n; i++) {
+		const struct jnode *v = m[i].val;
+
+		if (v->type == J_NULL)
+			continue;
+		if (!first)
+			kbuf_putc(out, '&');
+		first = 0;
+		kbuf_put(out, m[i].key, m[i].keylen);
+		kbuf_putc(out, '=');
+		if (v->type == J_STR) {
+			struct kbuf dec = { 0 };
+
+			if (variant == KG_KV_SORTED_FORMDECODED &&
+			    kg_url_decode(v->str, v->strlen, KG_URL_FORM, &dec))
+				kbuf_put(out, dec.p, dec.len);
+			else
+				kbuf_put(out, v->str, v->strlen);
+			kbuf_free(&dec);
+		} else {
+			emit(out, v, 0);
+		}
+	}
+	free(m);
+	node_free(root);
+	return KG_CANON_OK;
+}

@@ -24,4 +24,14 @@ enum kg_canon_err kg_canon_json(const char *in, size_t n, struct kbuf *out);
  * (D35, the usage-push body); same parser and escaping. */
 enum kg_canon_err kg_canon_json_deep(const char *in, size_t n, struct kbuf *out);
 
+/* The V1 Kit authToken string (security.md §6, D13): top-level members as
+ * k=v joined by '&', nulls left out; strings as their content, numbers as
+ * their literal, true/false, arrays and objects as compact JSON. */
+enum kg_kv_variant {
+	KG_KV_SORTED,            /* sorted by key bytes */
+	KG_KV_SORTED_FORMDECODED,/* (b) string values form-URL-decoded */
+	KG_KV_RECEIVED,          /* (c) members in received order */
+};
+enum kg_canon_err kg_canon_kv(const char *in, size_t n, enum kg_kv_variant v, struct kbuf *out);
+
 #endif

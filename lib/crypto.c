@@ -8,7 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 void kg_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                     unsigned char out[KG_SHA256_LEN])
@@ -204,5 +207,78 @@ bool kg_unseal(const unsigned char master[KG_MASTER_KEY_LEN], const void *sealed
 	ck_memzero(pt, n);
 	free(pt);
 	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+static EVP_PKEY *rsa_key;
+
+bool kg_rsa_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	struct kbuf text = { 0 }, der = { 0 };
+	char chunk[4096];
+	size_t n;
+	EVP_PKEY *k = NULL;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open the RSA private key %s", path);
+		return false;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		kbuf_put(&text, chunk, n);
+	fclose(f);
+	ck_memzero(chunk, sizeof chunk);
+	if (text.p && strstr(text.p, "-----BEGIN")) {
+		BIO *bio = BIO_new_mem_buf(text.p, (int)text.len);
+		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else if (text.p && kg_b64_decode(text.p, text.len, &der)) {
+		const unsigned char *p = (const unsigned char *)der.p;
+		k = d2i_AutoPrivateKey(NULL, &p, (long)der.len);
+	}
+	kbuf_free(&text);
+	kbuf_free(&der);
+	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(k);
+		snprintf(err, errlen, "%s is not an RSA private key (PEM or Base64 PKCS#8)", path);
+		return false;
+	}
+	if (EVP_PKEY_get_bits(k) < 3072)
+		fprintf(stderr, "koogate: warning: the RSA key has %d bits; KooGallery asks for 3072 or more\n",
+		        EVP_PKEY_get_bits(k));
+	EVP_PKEY_free(rsa_key);
+	rsa_key = k;
+	return true;
+}
+
+static bool oaep(const unsigned char *in, size_t n, const EVP_MD *mgf1, struct kbuf *out)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(rsa_key, NULL);
+	unsigned char buf[1024];
+	size_t len = sizeof buf;
+	bool ok;
+
+	ok = ctx && EVP_PKEY_decrypt_init(ctx) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, mgf1) == 1 &&
+	     (size_t)EVP_PKEY_get_size(rsa_key) <= sizeof buf &&
+	     EVP_PKEY_decrypt(ctx, buf, &len, in, n) == 1;
+	if (ok)
+		kbuf_put(out, buf, len);
+	ck_memzero(buf, sizeof buf);
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+bool kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out)
+{
+	struct kbuf ct = { 0 };
+	bool ok = false;
+
+	if (rsa_key && kg_b64_decode(b64, n, &ct) && ct.len == (size_t)EVP_PKEY_get_size(rsa_key))
+		ok = oaep((unsigned char *)ct.p, ct.len, EVP_sha1(), out) ||
+		     oaep((unsigned char *)ct.p, ct.len, EVP_sha256(), out);
+	kbuf_free(&ct);
 	return ok;
 }

@@ -46,4 +46,11 @@ void kg_seal(const unsigned char master[KG_MASTER_KEY_LEN], const void *plain, s
 bool kg_unseal(const unsigned char master[KG_MASTER_KEY_LEN], const void *sealed, size_t n,
                struct kbuf *out);
 
+/* The merchant's RSA private key (PEM, or Base64 of PKCS#8 DER) for the
+ * applicationSync clientSecret; loaded once at start. */
+bool kg_rsa_load(const char *path, char *err, size_t errlen);
+/* RSA-OAEP, SHA-256, MGF1-SHA1 then MGF1-SHA256, empty label (D7); the
+ * input is tolerant Base64 (D24). False when both fail. */
+bool kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out);
+
 #endif

@@ -74,14 +74,14 @@ bool kg_fields_json(const struct kg_field *tab, size_t n, json_object *obj,
 		switch (json_object_get_type(j)) {
 		case json_type_object:
 		case json_type_array:
-			if (!(f->flags & KG_F_OBJECT)) {
+			if (!(f->flags & (KG_F_OBJECT | KG_F_ANY))) {
 				snprintf(why, whylen, "%s must be a string", f->name);
 				return false;
 			}
 			v = kg_json_text(j, NULL);
 			break;
 		default:
-			if (f->flags & KG_F_OBJECT) {
+			if ((f->flags & KG_F_OBJECT) && !(f->flags & KG_F_ANY)) {
 				snprintf(why, whylen, "%s must be an object", f->name);
 				return false;
 			}

@@ -13,6 +13,7 @@ enum kg_field_flags {
 	KG_F_PRESENT  = 1 << 1,  /* present, may be empty */
 	KG_F_OBJECT   = 1 << 2,  /* a JSON object or array, kept as compact text */
 	KG_F_DIGITS   = 1 << 3,  /* ASCII digits only */
+	KG_F_ANY      = 1 << 4,  /* any JSON type (tolerant lists, D6); the handler reads it */
 };
 
 struct kg_field {

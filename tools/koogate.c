@@ -1,6 +1,13 @@
 /* koogate: the operator's command. Subcommands are a table; each has its
  * own help text. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +421,56 @@ static int cmd_set_app_info(int argc, char **argv)
 	return rc;
 }
 
+
+/* The RSA pair for applicationSync: the private key stays here (0600), the
+ * public key is uploaded with the app credential (应用凭证) as Base64 DER. */
+static int cmd_keygen(int argc, char **argv)
+{
+	struct opt o[] = { { "out", true, NULL, false }, { "bits", true, "3072", false },
+	                   { "force", false, NULL, false } };
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	struct kbuf b64 = { 0 };
+	int bits, fd, len;
+	FILE *f;
+
+	if (!parse_opts(argc, argv, o, 3, NULL) || !o[0].value) {
+		fprintf(stderr, "usage: koogate keygen --out PRIVATE_KEY_FILE [--bits 3072|4096] [--force]\n");
+		return 2;
+	}
+	bits = atoi(o[1].value);
+	if (bits < 3072 || bits > 8192) {
+		fprintf(stderr, "koogate: --bits must be from 3072 to 8192 (KooGallery asks for 3072 or more)\n");
+		return 2;
+	}
+	fd = open(o[0].value, O_WRONLY | O_CREAT | (o[2].set ? O_TRUNC : O_EXCL), 0600);
+	if (fd < 0) {
+		fprintf(stderr, "koogate: cannot create %s: %s%s\n", o[0].value, strerror(errno),
+		        errno == EEXIST ? " (use --force to replace it; the uploaded public key must change too)" : "");
+		return 1;
+	}
+	if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "w"))) {
+		close(fd);
+		return 1;
+	}
+	key = EVP_RSA_gen((unsigned)bits);
+	if (!key || !PEM_write_PKCS8PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)) {
+		fprintf(stderr, "koogate: key generation failed\n");
+		fclose(f);
+		EVP_PKEY_free(key);
+		return 1;
+	}
+	fclose(f);
+	len = i2d_PUBKEY(key, &der);
+	kg_b64_put(&b64, der, (size_t)len);
+	printf("# private key (keep it here; set rsa_private_key = %s):\n", o[0].value);
+	printf("# public key for the app credential (RSA %d, X.509 SubjectPublicKeyInfo, Base64):\n%s\n", bits, b64.p);
+	OPENSSL_free(der);
+	kbuf_free(&b64);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
 static int cmd_orders(int argc, char **argv)
 {
 	struct opt o[] = { { "max", true, "100", false } };
@@ -457,6 +514,12 @@ static const struct command commands[] = {
 	  "Fetches the due Query Order calls (after newInstance, renewals and\n"
 	  "upgrades), retrying failures with back-off. Run it from cron or a timer;\n"
 	  "produce also tries each order once right after answering.\n" },
+	{ "keygen", cmd_keygen, "keygen --out FILE [--bits 3072] [--force]",
+	  "Generates the RSA key pair for the Kit applicationSync clientSecret. The\n"
+	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"
+	  "at it); the public key is printed as one line of Base64 (X.509\n"
+	  "SubjectPublicKeyInfo DER), the form the seller console's app credential\n"
+	  "(应用凭证) takes.\n" },
 	{ "help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's help.\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
