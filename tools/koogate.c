@@ -194,6 +194,30 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 static int cmd_set_app_info(int argc, char **argv);
 
+/* Terminal columns of a UTF-8 string: CJK (3- and 4-byte sequences) is wide. */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c & 0xC0) != 0x80)
+			w += c >= 0xE0 ? 2 : 1;
+	}
+	return w;
+}
+
+static void print_cell(const char *v, int width, bool last)
+{
+	fputs(v, stdout);
+	if (last) {
+		putchar('\n');
+		return;
+	}
+	for (int pad = width - display_width(v) + 2; pad > 0; pad--)
+		putchar(' ');
+}
+
 /* Prints a result as aligned text columns, or as the JSON the query made. */
 static void print_rows(PGresult *res, bool json)
 {
@@ -205,17 +229,19 @@ static void print_rows(PGresult *res, bool json)
 		printf("%s\n", rows && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "[]");
 		return;
 	}
-	for (int c = 0; c < cols && c < 32; c++) {
-		width[c] = (int)strlen(PQfname(res, c));
+	if (cols > 32)
+		cols = 32;
+	for (int c = 0; c < cols; c++) {
+		width[c] = display_width(PQfname(res, c));
 		for (int r = 0; r < rows; r++)
-			if ((int)strlen(PQgetvalue(res, r, c)) > width[c])
-				width[c] = (int)strlen(PQgetvalue(res, r, c));
+			if (display_width(PQgetvalue(res, r, c)) > width[c])
+				width[c] = display_width(PQgetvalue(res, r, c));
 	}
-	for (int c = 0; c < cols && c < 32; c++)
-		printf("%-*s%s", width[c], PQfname(res, c), c + 1 < cols ? "  " : "\n");
+	for (int c = 0; c < cols; c++)
+		print_cell(PQfname(res, c), width[c], c + 1 == cols);
 	for (int r = 0; r < rows; r++)
-		for (int c = 0; c < cols && c < 32; c++)
-			printf("%-*s%s", width[c], PQgetvalue(res, r, c), c + 1 < cols ? "  " : "\n");
+		for (int c = 0; c < cols; c++)
+			print_cell(PQgetvalue(res, r, c), width[c], c + 1 == cols);
 	if (rows == 0)
 		printf("(none)\n");
 }
@@ -471,6 +497,98 @@ static int cmd_keygen(int argc, char **argv)
 	return 0;
 }
 
+
+static int cmd_tenants(int argc, char **argv)
+{
+	struct opt o[] = { { "instance", true, NULL, false }, { "json", false, NULL, false } };
+	const char *p[1];
+	PGconn *db;
+	PGresult *res;
+
+	if (!parse_opts(argc, argv, o, 2, NULL) || !(db = connect_db()))
+		return 2;
+	p[0] = o[0].value;
+	res = exec_ok(db, o[1].set ?
+		"SELECT json_agg(t ORDER BY updated_at DESC) FROM (SELECT t.instance_id, t.tenant_id, t.tenant_code,"
+		" t.name, t.domain_name, t.test_flag, t.deleted_at, t.updated_at,"
+		" (SELECT json_agg(json_build_object('appId', a.app_id, 'clientId', a.client_id, 'deleted', a.deleted_at IS NOT NULL))"
+		"    FROM tenant_app a WHERE a.instance_id = t.instance_id AND a.tenant_id = t.tenant_id) AS apps,"
+		" (SELECT count(*) FROM tenant_user u WHERE u.instance_id = t.instance_id AND u.tenant_id = t.tenant_id"
+		"    AND u.state = 'granted') AS users,"
+		" (SELECT count(*) FROM tenant_org g WHERE g.instance_id = t.instance_id AND g.tenant_id = t.tenant_id"
+		"    AND g.deleted_at IS NULL) AS departments"
+		" FROM tenant t WHERE $1::text IS NULL OR t.instance_id = $1) t" :
+		"SELECT CASE WHEN t.instance_id = '' THEN '(seller)' ELSE t.instance_id END AS instance, t.tenant_id,"
+		" t.tenant_code, t.name, t.domain_name,"
+		" (SELECT string_agg(a.app_id, ',') FROM tenant_app a WHERE a.instance_id = t.instance_id"
+		"    AND a.tenant_id = t.tenant_id AND a.deleted_at IS NULL) AS apps,"
+		" (SELECT count(*) FROM tenant_user u WHERE u.instance_id = t.instance_id AND u.tenant_id = t.tenant_id"
+		"    AND u.state = 'granted') AS users,"
+		" (SELECT count(*) FROM tenant_org g WHERE g.instance_id = t.instance_id AND g.tenant_id = t.tenant_id"
+		"    AND g.deleted_at IS NULL) AS depts,"
+		" CASE WHEN t.deleted_at IS NOT NULL THEN 'deleted' WHEN t.test_flag THEN 'test' ELSE '' END AS state"
+		" FROM tenant t WHERE $1::text IS NULL OR t.instance_id = $1 ORDER BY t.updated_at DESC", 1, p);
+	if (!res)
+		return 1;
+	print_rows(res, o[1].set);
+	PQclear(res);
+	return 0;
+}
+
+/* Users or departments of one tenant, optionally of one instance. */
+static int cmd_tenant_list(int argc, char **argv, bool users)
+{
+	struct opt o[] = { { "instance", true, NULL, false }, { "json", false, NULL, false },
+	                   { "all", false, NULL, false } };
+	const char *tenant = NULL, *p[3];
+	PGconn *db;
+	PGresult *res;
+
+	if (!parse_opts(argc, argv, o, 3, &tenant) || !tenant) {
+		fprintf(stderr, "usage: koogate %s TENANT_ID [--instance ID] [--all] [--json]\n", users ? "users" : "departments");
+		return 2;
+	}
+	if (!(db = connect_db()))
+		return 2;
+	p[0] = tenant;
+	p[1] = o[0].value;
+	p[2] = o[2].set ? "true" : "false";
+	if (users)
+		res = exec_ok(db, o[1].set ?
+			"SELECT json_agg(u ORDER BY user_name) FROM (SELECT instance_id, app_id, user_name, name, org_code,"
+			" role, enabled, state, synced, position, employee_type, updated_at FROM tenant_user"
+			" WHERE tenant_id = $1 AND ($2::text IS NULL OR instance_id = $2)"
+			"   AND ($3::boolean OR state = 'granted')) u" :
+			"SELECT user_name, name, role, CASE WHEN enabled THEN 'yes' ELSE 'no' END AS enabled, state,"
+			" org_code, app_id, CASE WHEN instance_id = '' THEN '(seller)' ELSE instance_id END AS instance"
+			" FROM tenant_user WHERE tenant_id = $1 AND ($2::text IS NULL OR instance_id = $2)"
+			"   AND ($3::boolean OR state = 'granted') ORDER BY user_name", 3, p);
+	else
+		res = exec_ok(db, o[1].set ?
+			"SELECT json_agg(g ORDER BY org_code) FROM (SELECT instance_id, org_code, org_name, parent_code,"
+			" deleted_at, updated_at FROM tenant_org WHERE tenant_id = $1"
+			" AND ($2::text IS NULL OR instance_id = $2) AND ($3::boolean OR deleted_at IS NULL)) g" :
+			"SELECT org_code, org_name, parent_code, CASE WHEN deleted_at IS NULL THEN '' ELSE 'deleted' END AS state,"
+			" CASE WHEN instance_id = '' THEN '(seller)' ELSE instance_id END AS instance"
+			" FROM tenant_org WHERE tenant_id = $1 AND ($2::text IS NULL OR instance_id = $2)"
+			"   AND ($3::boolean OR deleted_at IS NULL) ORDER BY parent_code, org_code", 3, p);
+	if (!res)
+		return 1;
+	print_rows(res, o[1].set);
+	PQclear(res);
+	return 0;
+}
+
+static int cmd_users(int argc, char **argv)
+{
+	return cmd_tenant_list(argc, argv, true);
+}
+
+static int cmd_departments(int argc, char **argv)
+{
+	return cmd_tenant_list(argc, argv, false);
+}
+
 static int cmd_orders(int argc, char **argv)
 {
 	struct opt o[] = { { "max", true, "100", false } };
@@ -514,6 +632,13 @@ static const struct command commands[] = {
 	  "Fetches the due Query Order calls (after newInstance, renewals and\n"
 	  "upgrades), retrying failures with back-off. Run it from cron or a timer;\n"
 	  "produce also tries each order once right after answering.\n" },
+	{ "tenants", cmd_tenants, "tenants [--instance ID] [--json]",
+	  "Lists the enterprises bound through the Kit (tenantSync), with their apps,\n"
+	  "granted users and departments. (seller) marks seller-side syncs.\n" },
+	{ "users", cmd_users, "users TENANT_ID [--instance ID] [--all] [--json]",
+	  "Lists a tenant's users from authSync; --all includes deleted and revoked ones.\n" },
+	{ "departments", cmd_departments, "departments TENANT_ID [--instance ID] [--all] [--json]",
+	  "Lists a tenant's departments from the org syncs; --all includes deleted ones.\n" },
 	{ "keygen", cmd_keygen, "keygen --out FILE [--bits 3072] [--force]",
 	  "Generates the RSA key pair for the Kit applicationSync clientSecret. The\n"
 	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"
