@@ -34,6 +34,7 @@ void kbuf_reserve(struct kbuf *b, size_t extra)
 	while (b->cap < need)
 		b->cap *= 2;
 	b->p = ck_realloc(b->p, b->cap);
+	b->p[b->len] = '\0';     /* a new buffer is an empty string too */
 }
 
 void kbuf_put(struct kbuf *b, const void *p, size_t n)
@@ -60,8 +61,10 @@ void kbuf_printf(struct kbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	char probe[1];
+
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(probe, sizeof probe, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;

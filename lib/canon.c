@@ -411,7 +411,8 @@ static void emit_sorted(struct kbuf *out, const struct jnode *j, int drop_null, 
 	struct jmember *m = ck_malloc((j->n ? j->n : 1) * sizeof *m);
 
 	/* Keys are unique after de-duplication, so member_cmp orders by key alone. */
-	memcpy(m, j->members, j->n * sizeof *m);
+	if (j->n)
+		memcpy(m, j->members, j->n * sizeof *m);
 	qsort(m, j->n, sizeof *m, member_cmp);
 	emit_members(out, m, j->n, drop_null, sort_all);
 	free(m);
@@ -497,7 +498,8 @@ enum kg_canon_err kg_canon_kv(const char *in, size_t n, enum kg_kv_variant varia
 		return ps.p != ps.end ? KG_CANON_SYNTAX : KG_CANON_NOT_OBJECT;
 	}
 	m = ck_malloc((root->n ? root->n : 1) * sizeof *m);
-	memcpy(m, root->members, root->n * sizeof *m);
+	if (root->n)
+		memcpy(m, root->members, root->n * sizeof *m);
 	if (variant != KG_KV_RECEIVED)
 		qsort(m, root->n, sizeof *m, member_cmp);
 	for (size_t i = 0; i < root->n; i++) {

@@ -21,7 +21,7 @@ static const struct key {
 #define O(f) offsetof(struct kg_config, f)
 	{ "db",                  K_STR,       O(db),                "dbname=koogate", 0, 0 },
 	{ "db_timeout",          K_INT,       O(db_timeout),        "2",       1, 60 },
-	{ "basic_keys",          K_KEYS,      O(basic_keys),        NULL,      0, 0 },
+	{ "basic_keys",          K_KEYS,      O(basic_keys),        "",        0, 0 },
 	{ "kit_keys",            K_KEYS,      O(kit_keys),          "",        0, 0 },
 	{ "master_key",          K_HEX32,     O(master_key),        "",        0, 0 },
 	{ "v2_window",           K_INT,       O(v2_window),         "60",      1, 3600 },
