@@ -43,6 +43,21 @@ static const struct key {
 	{ "ca_file",             K_STR,       O(ca_file),           "",        0, 0 },
 	{ "order_fetch_hours",   K_INT,       O(order_fetch_hours), "24",      1, 24 * 30 },
 	{ "rsa_private_key",     K_STR,       O(rsa_private_key),   "",        0, 0 },
+	{ "app_id",              K_STR,       O(app_id),            "",        0, 0 },
+	{ "login_unified_url",   K_STR,       O(login_unified_url),
+	  "https://macroverse.huaweicloud.com/unified-login/#/portal-login?ind=UNOP&appId={appId}", 0, 0 },
+	{ "login_callback_url",  K_STR,       O(login_callback_url), "",       0, 0 },
+	{ "cas_callback_url",    K_STR,       O(cas_callback_url),  "",        0, 0 },
+	{ "login_landing_url",   K_STR,       O(login_landing_url), "/koogate/session?view=page", 0, 0 },
+	{ "logout_redirect_url", K_STR,       O(logout_redirect_url), "",      0, 0 },
+	{ "login_mode",          K_STR,       O(login_mode),        "web",     0, 0 },
+	{ "login_require_grant", K_INT,       O(login_require_grant), "1",     0, 1 },
+	{ "cas_tenant",          K_STR,       O(cas_tenant),        "",        0, 0 },
+	{ "session_idle",        K_INT,       O(session_idle),      "1800",    60, 7 * 86400 },
+	{ "session_max",         K_INT,       O(session_max),       "28800",   60, 30 * 86400 },
+	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "Lax",     0, 0 },
+	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "'self'",  0, 0 },
+	{ "idp_timeout_ms",      K_INT,       O(idp_timeout_ms),    "4000",    100, 30000 },
 #undef O
 };
 #define NKEYS (sizeof keys / sizeof *keys)
@@ -212,6 +227,15 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 			*p = (char)toupper((unsigned char)*p);
 		if ((v = getenv(env)) && !set_value(&keys[i], v, err, errlen))
 			return false;
+	}
+	if (strcmp(kg_cfg.cookie_samesite, "Lax") && strcmp(kg_cfg.cookie_samesite, "Strict") &&
+	    strcmp(kg_cfg.cookie_samesite, "None")) {
+		snprintf(err, errlen, "cookie_samesite: expected Lax, Strict or None");
+		return false;
+	}
+	if (strcmp(kg_cfg.login_mode, "web") && strcmp(kg_cfg.login_mode, "workbench")) {
+		snprintf(err, errlen, "login_mode: expected web or workbench");
+		return false;
 	}
 	if (kg_cfg.basic_keys.n == 0) {
 		snprintf(err, errlen, "basic_keys: no basic-interface access key configured");

@@ -38,6 +38,21 @@ struct kg_config {
 	char              *ca_file;        /* extra CA bundle (tests); system CAs otherwise */
 	int                order_fetch_hours;  /* how long Query Order is retried */
 	char              *rsa_private_key;    /* file: PEM or Base64 PKCS#8 (Kit clientSecret) */
+	/* buyer login (login.md) */
+	char              *app_id;             /* the app credential's appId */
+	char              *login_unified_url;  /* with {appId} */
+	char              *login_callback_url; /* absolute URL of /koogate/callback */
+	char              *cas_callback_url;   /* absolute URL of /koogate/cas-callback */
+	char              *login_landing_url;
+	char              *logout_redirect_url;
+	char              *login_mode;         /* web or workbench */
+	int                login_require_grant;/* refuse users authSync did not grant */
+	char              *cas_tenant;         /* the tenant when a CAS callback names none */
+	int                session_idle;       /* s */
+	int                session_max;        /* s */
+	char              *cookie_samesite;    /* Lax, Strict or None */
+	char              *frame_ancestors;    /* CSP frame-ancestors for the pages */
+	int                idp_timeout_ms;
 };
 
 extern struct kg_config kg_cfg;

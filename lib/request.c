@@ -69,3 +69,28 @@ const char *kg_req_header(const struct kg_req *r, const char *name)
 	env[5 + n] = '\0';
 	return FCGX_GetParam(env, r->fcgi->envp);
 }
+
+bool kg_req_cookie(const struct kg_req *r, const char *name, char *out, size_t outlen)
+{
+	const char *h = FCGX_GetParam("HTTP_COOKIE", r->fcgi->envp);
+	size_t nlen = strlen(name);
+
+	while (h && *h) {
+		const char *end;
+
+		while (*h == ' ' || *h == ';')
+			h++;
+		end = h + strcspn(h, ";");
+		if ((size_t)(end - h) > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
+			size_t vlen = (size_t)(end - h) - nlen - 1;
+
+			if (vlen + 1 > outlen)
+				return false;
+			memcpy(out, h + nlen + 1, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+		h = end;
+	}
+	return false;
+}

@@ -26,4 +26,7 @@ enum kg_read kg_req_read(struct kg_req *r, FCGX_Request *f, size_t limit);
 /* Request header by its HTTP name ("x-sign"), or NULL. */
 const char *kg_req_header(const struct kg_req *r, const char *name);
 
+/* Value of cookie name into out (NUL-terminated); false if absent or too long. */
+bool kg_req_cookie(const struct kg_req *r, const char *name, char *out, size_t outlen);
+
 #endif

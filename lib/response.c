@@ -9,6 +9,7 @@ static const char *reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 302: return "Found";
+	case 502: return "Bad Gateway";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -24,6 +25,12 @@ static const char *reason(int status)
 void kg_respond_raw(struct kg_req *r, int status, const char *content_type,
                     const char *key, const char *body, size_t n)
 {
+	kg_respond_with(r, status, content_type, NULL, key, body, n);
+}
+
+void kg_respond_with(struct kg_req *r, int status, const char *content_type, const char *headers,
+                     const char *key, const char *body, size_t n)
+{
 	struct kbuf head = { 0 };
 
 	if (r->responded)
@@ -33,6 +40,8 @@ void kg_respond_raw(struct kg_req *r, int status, const char *content_type,
 	            status, reason(status), content_type, n);
 	if (status == 405)
 		kbuf_puts(&head, "Allow: GET, POST\r\n");
+	if (headers)
+		kbuf_puts(&head, headers);
 	if (key) {
 		kbuf_puts(&head, "Body-Sign: ");
 		kg_body_sign(key, body, n, &head);
@@ -76,4 +85,49 @@ void kg_respond_result(struct kg_req *r, const char *key, enum kg_result res,
 	text = kg_json_text(o, &n);
 	kg_respond_raw(r, 200, "application/json;charset=UTF-8", key, text, n);
 	json_object_put(o);
+}
+
+void kbuf_put_html(struct kbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': kbuf_puts(b, "&lt;"); break;
+		case '>': kbuf_puts(b, "&gt;"); break;
+		case '&': kbuf_puts(b, "&amp;"); break;
+		case '"': kbuf_puts(b, "&quot;"); break;
+		case '\'': kbuf_puts(b, "&#39;"); break;
+		default: kbuf_putc(b, *s);
+		}
+	}
+}
+
+void kg_respond_redirect(struct kg_req *r, const char *location, const char *headers)
+{
+	struct kbuf h = { 0 };
+
+	/* a Location with a line break would split the header */
+	if (strpbrk(location, "\r\n")) {
+		kg_respond_status(r, 500);
+		return;
+	}
+	kbuf_printf(&h, "Location: %s\r\n%s", location, headers ? headers : "");
+	kg_respond_with(r, 302, "text/plain; charset=utf-8", h.p, NULL, "", 0);
+	kbuf_free(&h);
+}
+
+void kg_respond_page(struct kg_req *r, int status, const char *headers, const char *title,
+                     const char *message)
+{
+	struct kbuf b = { 0 };
+
+	kbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	              "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+	kbuf_put_html(&b, title);
+	kbuf_puts(&b, "</title></head>\n<body style=\"font-family:sans-serif;margin:3em\"><h1>");
+	kbuf_put_html(&b, title);
+	kbuf_puts(&b, "</h1>\n<p>");
+	kbuf_put_html(&b, message);
+	kbuf_puts(&b, "</p>\n</body></html>\n");
+	kg_respond_with(r, status, "text/html; charset=utf-8", headers, NULL, b.p, b.len);
+	kbuf_free(&b);
 }

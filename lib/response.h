@@ -11,6 +11,16 @@
 /* Sends body with the given status and content type; Body-Sign when key. */
 void kg_respond_raw(struct kg_req *r, int status, const char *content_type,
                     const char *key, const char *body, size_t n);
+/* The same with extra header lines ("Name: value\r\n" each, may be NULL). */
+void kg_respond_with(struct kg_req *r, int status, const char *content_type, const char *headers,
+                     const char *key, const char *body, size_t n);
+/* 302 to location, with extra header lines (cookies). */
+void kg_respond_redirect(struct kg_req *r, const char *location, const char *headers);
+/* A small HTML page; title and message are escaped here, at the output. */
+void kg_respond_page(struct kg_req *r, int status, const char *headers, const char *title,
+                     const char *message);
+/* Appends s with HTML escaping. */
+void kbuf_put_html(struct kbuf *b, const char *s);
 /* Transport faults (404, 405, 413, 400): a short plain-text body. */
 void kg_respond_status(struct kg_req *r, int status);
 /* {"resultCode":..,"resultMsg":.., <extra members in order>} signed with key.
