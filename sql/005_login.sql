@@ -35,7 +35,7 @@ CREATE TABLE session (
     expires_at       timestamptz NOT NULL -- absolute end
 );
 CREATE INDEX session_expires ON session (expires_at);
-CREATE INDEX session_user ON session (tenant_id, user_name);
+CREATE INDEX session_by_user ON session (tenant_id, user_name);
 
 -- For a vendor's backend: who is logged in with this cookie value? Returns no
 -- row for an unknown, idle or expired session; a hit counts as activity.
