@@ -58,6 +58,13 @@ static const struct key {
 	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "Lax",     0, 0 },
 	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "'self'",  0, 0 },
 	{ "idp_timeout_ms",      K_INT,       O(idp_timeout_ms),    "4000",    100, 30000 },
+	{ "usage_api",           K_STR,       O(usage_api),         "new",     0, 0 },
+	{ "usage_url",           K_STR,       O(usage_url),         "",        0, 0 },
+	{ "usage_fallback_url",  K_STR,       O(usage_fallback_url), "",       0, 0 },
+	{ "usage_key",           K_STR,       O(usage_key),         "",        0, 0 },
+	{ "usage_apig",          K_INT,       O(usage_apig),        "0",       0, 1 },
+	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
+	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
 #undef O
 };
 #define NKEYS (sizeof keys / sizeof *keys)
@@ -235,6 +242,10 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 	}
 	if (strcmp(kg_cfg.login_mode, "web") && strcmp(kg_cfg.login_mode, "workbench")) {
 		snprintf(err, errlen, "login_mode: expected web or workbench");
+		return false;
+	}
+	if (strcmp(kg_cfg.usage_api, "new") && strcmp(kg_cfg.usage_api, "old")) {
+		snprintf(err, errlen, "usage_api: expected new or old");
 		return false;
 	}
 	if (kg_cfg.basic_keys.n == 0) {

@@ -53,6 +53,14 @@ struct kg_config {
 	char              *cookie_samesite;    /* Lax, Strict or None */
 	char              *frame_ancestors;    /* CSP frame-ancestors for the pages */
 	int                idp_timeout_ms;
+	/* usage push (usage-and-open-api.md §2, §3) */
+	char              *usage_api;          /* new (default) or old */
+	char              *usage_url;          /* full URL; default mkt_url + the new path */
+	char              *usage_fallback_url; /* default mkt_fallback_url + the same path */
+	char              *usage_key;          /* header-signature key; default the first basic key (D9) */
+	int                usage_apig;         /* also APIG-sign the new push (D9) */
+	int                usage_window;       /* s, the metering window of `usage add --at` (D40) */
+	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
 };
 
 extern struct kg_config kg_cfg;

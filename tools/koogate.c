@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "orders.h"
+#include "usage.h"
 
 struct command {
 	const char *name;
@@ -53,7 +54,11 @@ static PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *
 	ExecStatusType s = PQresultStatus(res);
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		fprintf(stderr, "koogate: %s", PQerrorMessage(db));
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (primary)
+			fprintf(stderr, "koogate: %s\n", primary);
+		else
+			fprintf(stderr, "koogate: %s", PQerrorMessage(db));
 		PQclear(res);
 		return NULL;
 	}
@@ -589,6 +594,97 @@ static int cmd_departments(int argc, char **argv)
 	return cmd_tenant_list(argc, argv, false);
 }
 
+
+/* usage add INSTANCE VALUE (--at TIME | --begin TIME --end TIME) [--meter M] [--package ID] [--correct]
+ * usage push [--max N] [--quiet]
+ * usage list [--instance ID] [--state S] [--json] */
+static int cmd_usage(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	PGconn *db;
+	PGresult *res;
+
+	if (strcmp(sub, "add") == 0) {
+		struct opt o[] = { { "at", true, NULL, false }, { "begin", true, NULL, false },
+		                   { "end", true, NULL, false }, { "meter", true, "", false },
+		                   { "package", true, NULL, false }, { "correct", false, NULL, false },
+		                   { "instance", true, NULL, false }, { "value", true, NULL, false } };
+		char window[16];
+
+		if (!parse_opts(argc - 1, argv + 1, o, 8, NULL) || !o[6].value || !o[7].value ||
+		    !(o[0].value || (o[1].value && o[2].value))) {
+			fprintf(stderr, "usage: koogate usage add --instance ID --value V (--at TIME | --begin TIME --end TIME)\n"
+			                "       [--meter NAME] [--package PKG_INSTANCE] [--correct]\n");
+			return 2;
+		}
+		if (!(db = connect_db()))
+			return 2;
+		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
+		/* --at: the configured window (default hourly, UTC) containing TIME */
+		const char *p[8] = { o[6].value, o[0].value, o[1].value, o[2].value, o[7].value,
+		                     o[3].value, o[4].value, o[5].set ? "true" : "false" };
+		const char *q[9] = { p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], window };
+		res = exec_ok(db,
+			"SELECT koogate_usage_add($1,"
+			" COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int)),"
+			" COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int + $9::int)),"
+			" $5::numeric, $6, $7, $8::boolean)", 9, q);
+		if (!res)
+			return 1;
+		printf("recorded: metering_sn %s\n", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return 0;
+	}
+	if (strcmp(sub, "push") == 0) {
+		struct opt o[] = { { "max", true, "1000000", false }, { "quiet", false, NULL, false } };
+		struct kg_push_stats st;
+		long left;
+
+		if (!parse_opts(argc - 1, argv + 1, o, 2, NULL))
+			return 2;
+		if (!connect_db())
+			return 2;
+		if (!kg_usage_push(atol(o[0].value), !o[1].set, &st)) {
+			fprintf(stderr, "koogate: usage push stopped: database failure\n");
+			return 1;
+		}
+		left = kg_usage_left();
+		printf("usage push: %ld batches, %ld records sent, %ld accepted, %ld rejected, %ld deferred, "
+		       "%ld expired, %ld left\n", st.batches, st.sent, st.accepted, st.rejected, st.deferred,
+		       st.expired, left);
+		/* Non-zero when a person should look: refusals, expiries, or a marketplace that keeps failing. */
+		return st.rejected || st.expired || st.deferred ? 3 : 0;
+	}
+	if (strcmp(sub, "list") == 0) {
+		struct opt o[] = { { "instance", true, NULL, false }, { "state", true, NULL, false },
+		                   { "json", false, NULL, false }, { "limit", true, "100", false } };
+		const char *p[3];
+
+		if (!parse_opts(argc - 1, argv + 1, o, 4, NULL) || !(db = connect_db()))
+			return 2;
+		p[0] = o[0].value;
+		p[1] = o[1].value;
+		p[2] = o[3].value;
+		res = exec_ok(db, o[2].set ?
+			"SELECT json_agg(u ORDER BY begin_time DESC) FROM (SELECT instance_id, meter, begin_time, end_time,"
+			" trim_scale(usage_value) AS usage_value, metering_sn, state, attempts, last_error, pushed_at"
+			" FROM usage_record WHERE ($1::text IS NULL OR instance_id = $1) AND ($2::text IS NULL OR state = $2)"
+			" ORDER BY begin_time DESC LIMIT $3::int) u" :
+			"SELECT instance_id, meter, to_char(begin_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS begin_utc,"
+			" to_char(end_time AT TIME ZONE 'UTC', 'HH24:MI') AS end_utc, trim_scale(usage_value)::text AS value,"
+			" state, COALESCE(last_error, '') AS last_error"
+			" FROM usage_record WHERE ($1::text IS NULL OR instance_id = $1) AND ($2::text IS NULL OR state = $2)"
+			" ORDER BY begin_time DESC LIMIT $3::int", 3, p);
+		if (!res)
+			return 1;
+		print_rows(res, o[2].set);
+		PQclear(res);
+		return 0;
+	}
+	fprintf(stderr, "usage: koogate usage add|push|list ... (see koogate help usage)\n");
+	return 2;
+}
+
 static int cmd_orders(int argc, char **argv)
 {
 	struct opt o[] = { { "max", true, "100", false } };
@@ -639,6 +735,19 @@ static const struct command commands[] = {
 	  "Lists a tenant's users from authSync; --all includes deleted and revoked ones.\n" },
 	{ "departments", cmd_departments, "departments TENANT_ID [--instance ID] [--all] [--json]",
 	  "Lists a tenant's departments from the org syncs; --all includes deleted ones.\n" },
+	{ "usage", cmd_usage, "usage add|push|list ...",
+	  "Pay-per-use usage.\n\n"
+	  "usage add --instance ID --value V (--at TIME | --begin TIME --end TIME) [--meter NAME]\n"
+	  "          [--package PKG_INSTANCE] [--correct]\n"
+	  "  Records usage for one UTC window (--at: the usage_window, default the hour,\n"
+	  "  containing TIME). V > 0 with at most 4 decimals. Recording the same window\n"
+	  "  twice is an error; --correct replaces a value not yet pushed.\n\n"
+	  "usage push [--max N] [--quiet]\n"
+	  "  Sends pending records to KooGallery in batches of 100 (new API: signature,\n"
+	  "  ts and nonce headers; old API or usage_apig: APIG AK/SK), retrying with\n"
+	  "  back-off and the fallback host. Safe to run from cron or a timer, and\n"
+	  "  concurrently. Exits 3 when records were rejected, expired or deferred.\n\n"
+	  "usage list [--instance ID] [--state pending|sent|rejected|expired] [--json]\n" },
 	{ "keygen", cmd_keygen, "keygen --out FILE [--bits 3072] [--force]",
 	  "Generates the RSA key pair for the Kit applicationSync clientSecret. The\n"
 	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"

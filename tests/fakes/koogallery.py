@@ -11,13 +11,24 @@ recorded MOCKPERIODYEARNEW response, and can be told to fail.
   GET  /_control?fail=500&times=2   next 2 Query Order calls answer HTTP 500
   GET  /_control?fail=MKT.0250      answer that code (HTTP 406)
   GET  /_requests                   JSON list of the calls received so far
+  POST /api/mkp-openapi-public/global/v1/isv/usage-data   the new usage push: checks the
+       signature/ts/nonce headers over the exact body (security.md §10, --usage-key), that the body is
+       compact with sorted keys (D35), every field's format and the 100-record limit; records each
+       metering_sn it accepts.
+  GET  /_control?usage_fail=500|MKT.0250&times=N   fail the next N pushes
+  GET  /_control?reject_sn=SN       refuse (MKT.9002) any batch holding that record
+  GET  /_usage                      {"records": {metering_sn: times received}, "batches": N}
 """
-import argparse, datetime, hashlib, hmac, json, ssl, threading, urllib.parse
+import argparse, base64, datetime, hashlib, hmac, json, re, ssl, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RECORDED = json.loads('{"resultCode":"MKT.0000","resultMsg":"Success","orderInfo":{"orderId":"MOCKPERIODYEARNEW","orderType":"NEW","createTime":"20241121090846","orderLine":[{"orderLineId":"MOCKPERIODYEARNEW-000001","chargingMode":"PERIOD","periodType":"year","periodNumber":1,"expireTime":"20251121235959","productInfo":[{"productId":"OFFI846204237451911168","skuCode":"0a4d1578-5295-46a7-92d4-7c803dccc51d","linearValue":50,"productName":"MOCK测试商品,测试规格,基础版,包周期"}],"extendParams":[{"name":"emailDomainName","value":"test.xxxx.com"},{"name":"ip","value":"127.0.0.1"}],"currency":"100","currencyAfterDiscount":"100"}],"buyerInfo":{"mobilePhone":"18688888888","email":null,"customerId":"459bbbec25d24749b2eb83be37b602a8","customerName":"mock_user_01","customerRealName":"测试用户1","customerType":0,"userId":null,"userName":null},"extendParams":[]}}')
 QUERY_PATH = "/api/mkp-openapi-public/global/v1/order/query"
-state = {"fail": None, "times": 0, "requests": []}
+state = {"fail": None, "times": 0, "requests": [], "usage_fail": None, "usage_times": 0,
+         "reject_sn": None, "usage": {}, "batches": 0, "nonces": set()}
+USAGE_PATH = "/api/mkp-openapi-public/global/v1/isv/usage-data"
+TIME_RE = re.compile(r"^\d{8}T\d{6}Z$")
+VALUE_RE = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,4})?$")
 lock = threading.Lock()
 
 
@@ -56,6 +67,32 @@ def order_for(order_id, line_id):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if url.path != USAGE_PATH:
+            return self.answer(404, {"error_code": "APIG.0101", "error_msg": "not found"})
+        problem = usage_problem(self.headers, body, self.server.usage_key)
+        if problem:
+            return self.answer(problem[0], {"error_code": problem[1], "error_msg": problem[2]})
+        recs = json.loads(body)["usage_records"]
+        with lock:
+            fail = state["usage_fail"] if state["usage_times"] > 0 else None
+            if fail:
+                state["usage_times"] -= 1
+            reject = state["reject_sn"]
+        if fail == "500":
+            return self.answer(500, {"error_code": "MKT.0999", "error_msg": "System internal error."})
+        if fail:
+            return self.answer(406, {"error_code": fail, "error_msg": "Access frequency overlimit"})
+        if reject and any(r["metering_sn"] == reject for r in recs):
+            return self.answer(500, {"error_code": "MKT.9002", "error_msg": "Invalid usage enties."})
+        with lock:
+            state["batches"] += 1
+            for r in recs:
+                state["usage"][r["metering_sn"]] = state["usage"].get(r["metering_sn"], 0) + 1
+        return self.answer(200, {"error_code": "MKT.0000", "error_msg": "Success."})
+
     server_version = "fake-koogallery"
 
     def log_message(self, fmt, *args):
@@ -101,11 +138,22 @@ class Handler(BaseHTTPRequestHandler):
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         if url.path == "/_control":
             with lock:
-                state["fail"] = q.get("fail") or None
-                state["times"] = int(q.get("times", "1000000"))
+                if "fail" in q:
+                    state["fail"] = q.get("fail") or None
+                    state["times"] = int(q.get("times", "1000000"))
+                if "usage_fail" in q:
+                    state["usage_fail"] = q.get("usage_fail") or None
+                    state["usage_times"] = int(q.get("times", "1000000"))
+                if "reject_sn" in q:
+                    state["reject_sn"] = q.get("reject_sn") or None
                 if "reset" in q:
                     state["requests"].clear()
+                    state["usage"].clear()
+                    state["batches"] = 0
             return self.answer(200, {"ok": True})
+        if url.path == "/_usage":
+            with lock:
+                return self.answer(200, {"records": state["usage"], "batches": state["batches"]})
         if url.path == "/_requests":
             with lock:
                 return self.answer(200, state["requests"])
@@ -129,6 +177,48 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(200, order_for(q["orderId"], q.get("orderLineId", "")))
 
 
+def usage_problem(headers, body, key):
+    """What the marketplace would refuse in a usage push, or None."""
+    ts, nonce, sig = headers.get("ts"), headers.get("nonce"), headers.get("signature")
+    if not ts or not nonce or not sig:
+        return 401, "MKT.0154", "signature, ts and nonce headers are required"
+    if not ts.isdigit() or abs(time.time() * 1000 - int(ts)) > 300000:
+        return 401, "MKT.0154", "ts is not a current epoch in milliseconds"
+    want = base64.b64encode(hmac.new(key.encode(), b"ts=%s&nonce=%s&body=" % (ts.encode(), nonce.encode()) + body,
+                                     hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(want, sig):
+        return 401, "MKT.0154", "signature does not verify over the body"
+    with lock:
+        if nonce in state["nonces"]:
+            return 401, "MKT.0154", "nonce reused"
+        state["nonces"].add(nonce)
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return 400, "MKT.0101", "body is not JSON"
+    if json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() != body:
+        return 400, "MKT.0101", "body is not compact JSON with sorted keys (D35)"
+    recs = doc.get("usage_records")
+    if not isinstance(recs, list) or not recs:
+        return 400, "MKT.0101", "usage_records missing"
+    if len(recs) > 100:
+        return 500, "MKT.9003", "Usage records extends size limit."
+    for r in recs:
+        for f in ("instance_id", "record_time", "begin_time", "end_time", "usage_value", "metering_sn"):
+            if not isinstance(r.get(f), str) or not r[f]:
+                return 400, "MKT.0101", f"{f} missing"
+        if len(r["instance_id"]) > 64 or len(r["metering_sn"]) > 64:
+            return 500, "MKT.0100", "field too long"
+        if not all(TIME_RE.match(r[f]) for f in ("record_time", "begin_time", "end_time")):
+            return 500, "MKT.0100", "bad time format"
+        if not VALUE_RE.match(r["usage_value"]) or float(r["usage_value"]) <= 0:
+            return 500, "MKT.0100", "usage_value must be > 0 with at most 4 decimals"
+        begin = datetime.datetime.strptime(r["begin_time"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        if (datetime.datetime.now(datetime.timezone.utc) - begin).days >= 21:
+            return 500, "MKT.9004", "Record beginTime extends Limit."
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -136,9 +226,10 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--ak", required=True)
     ap.add_argument("--sk", required=True)
+    ap.add_argument("--usage-key", default="")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.ak, srv.sk = a.ak, a.sk
+    srv.ak, srv.sk, srv.usage_key = a.ak, a.sk, a.usage_key
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(a.cert, a.key)
