@@ -65,6 +65,7 @@ static const struct key {
 	{ "usage_apig",          K_INT,       O(usage_apig),        "0",       0, 1 },
 	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
 	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
+	{ "usage_info",          K_INT,       O(usage_info),        "0",       0, 1 },
 #undef O
 };
 #define NKEYS (sizeof keys / sizeof *keys)

@@ -61,6 +61,7 @@ struct kg_config {
 	int                usage_apig;         /* also APIG-sign the new push (D9) */
 	int                usage_window;       /* s, the metering window of `usage add --at` (D40) */
 	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
+	int                usage_info;         /* queryInstance reports usageInfo (D14) */
 };
 
 extern struct kg_config kg_cfg;

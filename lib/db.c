@@ -9,6 +9,7 @@
 static PGconn  *conn;
 static unsigned conn_gen;
 static char     last_state[6];
+static char     last_message[256];
 
 static void drop(void)
 {
@@ -61,11 +62,14 @@ static void note_failure(PGresult *res, const char *what)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char msg[256];
 
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
 	snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+	snprintf(last_message, sizeof last_message, "%s", primary ? primary : "database error");
 	snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "no connection");
 	msg[strcspn(msg, "\n")] = '\0';
-	/* Unique violations are expected by callers that handle them; the rest are faults. */
-	if (strcmp(last_state, "23505") != 0)
+	/* Unique violations and invalid values are answered by the callers; the rest are faults. */
+	if (strcmp(last_state, "23505") != 0 && strncmp(last_state, "22", 2) != 0)
 		kg_log("database error in %s: %s", what, msg);
 	if (conn && PQstatus(conn) != CONNECTION_OK)
 		drop();
@@ -145,6 +149,11 @@ void kg_db_rollback(void)
 const char *kg_db_sqlstate(void)
 {
 	return last_state;
+}
+
+const char *kg_db_error_message(void)
+{
+	return last_message;
 }
 
 void kg_db_bytea_param(const void *p, size_t n, struct kbuf *out)

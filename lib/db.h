@@ -30,6 +30,8 @@ bool kg_db_commit(void);
 void kg_db_rollback(void);
 /* The SQLSTATE of the last failed statement ("" if none). */
 const char *kg_db_sqlstate(void);
+/* Its primary message (values the caller may show, e.g. a function's RAISE). */
+const char *kg_db_error_message(void);
 /* bytea helpers: hex text parameter, and decoding a text-format result. */
 void kg_db_bytea_param(const void *p, size_t n, struct kbuf *out);
 bool kg_db_bytea_value(const char *text, struct kbuf *out);

@@ -31,8 +31,16 @@ static struct kg_stmt q_find_v1 = KG_STMT(instance_find_v1, 3,
 	" WHERE generation = 1 AND order_id = $1 AND product_id = $2 AND test_flag = $3::boolean");
 static struct kg_stmt q_app_infos = KG_STMT(instance_app_infos, 1,
 	"SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name,"
-	"       app_password, app_memo"
+	"       app_password, app_memo, NULL, NULL"
 	" FROM instance WHERE instance_id = ANY ($1::text[])");
+/* With usage_info (D14): the usage recorded so far and the end of its last window. */
+static struct kg_stmt q_app_infos_usage = KG_STMT(instance_app_infos_usage, 1,
+	"SELECT i.instance_id, i.status, i.app_front_end_url, i.app_admin_url, i.app_user_name,"
+	"       i.app_password, i.app_memo, trim_scale(u.total)::text,"
+	"       to_char(u.last_end AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')"
+	" FROM instance i LEFT JOIN LATERAL (SELECT sum(usage_value) AS total, max(end_time) AS last_end"
+	"   FROM usage_record r WHERE r.instance_id = i.instance_id AND r.state <> 'rejected') u ON true"
+	" WHERE i.instance_id = ANY ($1::text[])");
 
 /* {instanceId} in the configured template, percent-encoded. */
 static void expand_url(const char *tmpl, const char *id, struct kbuf *out)
@@ -194,12 +202,21 @@ static json_object *app_info(struct kg_ctx *c, const char *front, const char *ad
 	return app;
 }
 
-static json_object *entry(const char *id, json_object *app)
+static json_object *entry(const char *id, json_object *app, PGresult *res, int row)
 {
 	json_object *e = json_object_new_object();
 
 	json_object_object_add(e, "instanceId", json_object_new_string(id));
 	json_object_object_add(e, "appInfo", app);
+	if (res && !PQgetisnull(res, row, 7)) {
+		json_object *u = json_object_new_object();
+
+		/* usageValue is a number with at most 4 decimals (D14) */
+		json_object_object_add(u, "usageValue", json_object_new_double_s(atof(PQgetvalue(res, row, 7)),
+		                                                                  PQgetvalue(res, row, 7)));
+		json_object_object_add(u, "statisticalTime", json_object_new_string(PQgetvalue(res, row, 8)));
+		json_object_object_add(e, "usageInfo", u);
+	}
 	return e;
 }
 
@@ -214,7 +231,7 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 	*known = *pending = 0;
 	kg_db_text_array(ids, n, &arr);
 	p[0] = arr.p;
-	res = kg_db_exec(&q_app_infos, p);
+	res = kg_db_exec(kg_cfg.usage_info ? &q_app_infos_usage : &q_app_infos, p);
 	kbuf_free(&arr);
 	if (!res)
 		return KG_EINTERNAL;
@@ -243,7 +260,7 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 				}
 				json_object_array_add(info, entry(ids[i], app_info(c,
 					PQgetvalue(res, row, 2), PQgetvalue(res, row, 3), PQgetvalue(res, row, 4),
-					password.p, PQgetvalue(res, row, 6))));
+					password.p, PQgetvalue(res, row, 6)), res, row));
 				kbuf_free(&sealed);
 				kbuf_free(&password);
 				continue;
@@ -254,7 +271,7 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 
 			expand_url(kg_cfg.app_front_end_url, ids[i], &url);
 			json_object_array_add(info, entry(ids[i], app_info(c, url.p, kg_cfg.app_admin_url,
-				kg_cfg.test_user_name, kg_cfg.test_password, "test instance")));
+				kg_cfg.test_user_name, kg_cfg.test_password, "test instance"), NULL, 0));
 			kbuf_free(&url);
 		}
 	}
