@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# tests/run.sh — what `make test` runs after the build:
+#   1. the C unit tests (`make unit`);
+#   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>
+#      (tools/stack.sh start), the data fixtures (tests/fixture_runner.py), stack stop.
+# Stacks are always stopped on exit. On failures the web server's error log tail is printed.
+# Ends with one overall line "N passed, N failed"; exit status 0 only if nothing failed.
+#
+# Environment:
+#   TEST_SERVERS="apache lighttpd"   servers to test (default both)
+#   KOOGATE_BUILD_DIR=build          directory with the binaries (e.g. build/sanitize)
+#   KOOGATE_TEST_KEEP=1              leave the last stacks running (and var/test-* in place) for debugging
+# Extra arguments are passed to the fixture runner (e.g. --only happy -v).
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO" || exit 2
+SERVERS=${TEST_SERVERS:-apache lighttpd}
+BUILD=${KOOGATE_BUILD_DIR:-$REPO/build}
+RUNNER_ARGS=("$@")
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+STARTED=()
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/koogate-test.XXXXXX")
+
+cleanup() {
+    local v
+    if [ "${KOOGATE_TEST_KEEP:-0}" != 1 ]; then
+        for v in "${STARTED[@]}"; do
+            tools/stack.sh stop --var "$v" >/dev/null 2>&1 || true
+        done
+    else
+        for v in "${STARTED[@]}"; do echo "tests/run.sh: KOOGATE_TEST_KEEP=1, leaving the stack in $v running (tools/stack.sh stop --var $v)"; done
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'echo "tests/run.sh: interrupted" >&2; exit 130' INT TERM
+
+# tally NAME OUTPUT-FILE EXIT-STATUS: adds the last "N passed, N failed" line of the output.
+tally() {
+    local name=$1 out=$2 rc=$3 line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [ -z "$line" ]; then
+        p=0; f=1
+        echo "FAIL $name: no summary line (exit status $rc)"
+    else
+        p=${line%% passed*}
+        f=${line#*, }; f=${f%% failed}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            echo "FAIL $name: exit status $rc"
+            f=1
+        fi
+    fi
+    TOTAL_PASSED=$((TOTAL_PASSED + p))
+    TOTAL_FAILED=$((TOTAL_FAILED + f))
+    SUMMARY+=("$(printf '%-22s %s passed, %s failed' "$name" "$p" "$f")")
+    return 0
+}
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# ---------------------------------------------------------------- 1. unit tests
+section "unit tests (make unit)"
+MAKE_ARGS=()
+[ -n "${KOOGATE_BUILD_DIR:-}" ] && MAKE_ARGS=(B="$KOOGATE_BUILD_DIR")
+make --no-print-directory unit "${MAKE_ARGS[@]}" 2>&1 | tee "$TMP/unit.out"
+tally "unit" "$TMP/unit.out" "${PIPESTATUS[0]}"
+
+# ---------------------------------------------------------------- 2. fixtures per web server
+for server in $SERVERS; do
+    var="$REPO/var/test-$server"
+    section "fixtures against $server ($var)"
+    tools/stack.sh stop --var "$var" >/dev/null 2>&1 || true
+    rm -rf "$var"
+    STARTED+=("$var")
+    t0=$(date +%s)
+    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" 2>&1 | tee "$TMP/start-$server.out"; then
+        :
+    fi
+    if [ ! -f "$var/stack.env" ]; then
+        echo "FAIL $server: the stack did not start"
+        for log in "$var/log/migrate.log" "$var/log/$server-configtest.log" "$var/log/$server-error.log" "$var/log/postgres.log"; do
+            [ -s "$log" ] && { echo "---- tail of $log"; tail -n 25 "$log"; }
+        done
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+        SUMMARY+=("$(printf '%-22s %s' "fixtures/$server" "stack did not start")")
+        continue
+    fi
+    python3 tests/fixture_runner.py --env "$var/stack.env" "${RUNNER_ARGS[@]}" 2>&1 | tee "$TMP/fixtures-$server.out"
+    rc=${PIPESTATUS[0]}
+    tally "fixtures/$server" "$TMP/fixtures-$server.out" "$rc"
+    if [ "$rc" -ne 0 ]; then
+        # shellcheck disable=SC1091
+        errlog=$(. "$var/stack.env"; echo "$KOOGATE_ERROR_LOG")
+        echo "---- tail of $errlog"
+        tail -n 60 "$errlog" 2>/dev/null || true
+    fi
+    if [ "${KOOGATE_TEST_KEEP:-0}" != 1 ]; then
+        tools/stack.sh stop --var "$var" 2>&1 | sed 's/^/    /'
+    fi
+    echo "($server: $(( $(date +%s) - t0 )) s)"
+done
+
+# ---------------------------------------------------------------- summary
+section "summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "$TOTAL_FAILED" -eq 0 ]

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tools/deps.sh — make sure the Debian packages needed to build and test koogate are installed.
+#
+#   tools/deps.sh            check, and install what is missing (root, or via sudo)
+#   tools/deps.sh --check    only check; exit 1 and print the install command if something is missing
+#
+# Fast path: one dpkg-query call when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential gcc make pkg-config
+    libfcgi-dev libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev
+    postgresql
+    apache2 libapache2-mod-fcgid lighttpd
+    openssl python3 curl ca-certificates
+)
+
+check_only=0
+case "${1:-}" in
+    --check) check_only=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    "") ;;
+    *) echo "deps.sh: unknown option $1" >&2; exit 2 ;;
+esac
+
+missing_packages() {
+    local out
+    # Unknown packages make dpkg-query exit non-zero; their lines are simply absent.
+    out=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+    local p
+    for p in "${PACKAGES[@]}"; do
+        grep -qx "$p installed" <<<"$out" || printf '%s\n' "$p"
+    done
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: dpkg-query not found; this script supports Debian/Ubuntu only." >&2
+    echo "deps.sh: install the equivalents of: ${PACKAGES[*]}" >&2
+    exit 1
+fi
+
+mapfile -t MISSING < <(missing_packages)
+if [ "${#MISSING[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${MISSING[*]}"
+echo "deps.sh: missing packages: ${MISSING[*]}" >&2
+if [ "$check_only" = 1 ]; then
+    echo "deps.sh: install them with:  sudo sh -c '$cmd'" >&2
+    exit 1
+fi
+
+if [ "$(id -u)" = 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=(sudo)
+else
+    echo "deps.sh: not root and sudo is unavailable (or needs a password). Run as root:" >&2
+    echo "    sudo sh -c '$cmd'" >&2
+    exit 1
+fi
+
+# Note: on a machine with a service manager, Debian's postgresql/apache2/lighttpd packages start their
+# system services. koogate does not use them: tools/stack.sh runs private instances on free ports.
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${MISSING[@]}"
+
+mapfile -t STILL < <(missing_packages)
+if [ "${#STILL[@]}" -ne 0 ]; then
+    echo "deps.sh: still missing after install: ${STILL[*]}" >&2
+    exit 1
+fi
+echo "deps.sh: installed ${MISSING[*]}"
