@@ -21,7 +21,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 HDRS     := $(wildcard lib/*.h)
 
-.PHONY: all deps run stop test unit fixtures migrate sanitize clean
+.PHONY: all deps run stop test unit fixtures migrate sanitize fuzz bench clean
 all: $(CGI_BIN) $(TOOL_BIN) $(B)/hello
 
 $(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
@@ -65,6 +65,15 @@ test: deps
 sanitize:
 	$(MAKE) B=build/sanitize OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined' \
 	        LDFLAGS='-fsanitize=address,undefined' all $(addprefix build/sanitize/unit/,$(notdir $(UNIT_BIN)))
+
+# libFuzzer targets (clang, ASan/UBSan) over the parsers; FUZZ_SECONDS per target.
+fuzz:
+	tests/fuzz/run.sh
+
+# Throughput and latency against the real stack, as ratios to the hello-world ceiling.
+bench: deps
+	$(MAKE) all
+	bench/run.sh
 
 clean:
 	rm -rf build
