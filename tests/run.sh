@@ -98,11 +98,26 @@ for server in $SERVERS; do
         echo "---- tail of $errlog"
         tail -n 60 "$errlog" 2>/dev/null || true
     fi
+    # End-to-end login in headless Chromium with the fake IdP (restarts this stack once).
+    section "browser login against $server"
+    python3 tests/browser/run.py --env "$var/stack.env" 2>&1 | tee "$TMP/browser-$server.out"
+    rc=${PIPESTATUS[0]}
+    tally "browser/$server" "$TMP/browser-$server.out" "$rc"
+    if [ "$rc" -ne 0 ]; then
+        errlog=$(. "$var/stack.env" 2>/dev/null; echo "${KOOGATE_ERROR_LOG:-}")
+        [ -n "$errlog" ] && { echo "---- tail of $errlog"; tail -n 60 "$errlog" 2>/dev/null || true; }
+        echo "---- tail of $var/browser/idp.log"; tail -n 20 "$var/browser/idp.log" 2>/dev/null || true
+    fi
     if [ "${KOOGATE_TEST_KEEP:-0}" != 1 ]; then
         tools/stack.sh stop --var "$var" 2>&1 | sed 's/^/    /'
     fi
     echo "($server: $(( $(date +%s) - t0 )) s)"
 done
+
+# ---------------------------------------------------------------- 3. the fake IdP checks itself
+section "fake identity provider self-test"
+python3 tests/fakes/idp.py --selftest 2>&1 | tee "$TMP/idp-selftest.out"
+tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}
 
 # ---------------------------------------------------------------- summary
 section "summary"

@@ -13,6 +13,7 @@ PACKAGES=(
     postgresql
     apache2 libapache2-mod-fcgid lighttpd
     openssl python3 curl ca-certificates
+    chromium fonts-wqy-microhei
 )
 
 check_only=0
@@ -37,6 +38,12 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps.sh: dpkg-query not found; this script supports Debian/Ubuntu only." >&2
     echo "deps.sh: install the equivalents of: ${PACKAGES[*]}" >&2
     exit 1
+fi
+
+# The browser test drives Chromium with playwright-core from npm, which needs Node.js >= 20. A machine
+# that has node (e.g. from NodeSource) keeps it; Debian's own nodejs/npm are added only when none is there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
 fi
 
 mapfile -t MISSING < <(missing_packages)
