@@ -32,8 +32,9 @@ $(B)/%: cgi-bin/%.c $(B)/libkoogate.a $(HDRS)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 $(B)/produce: $(PRODUCE_SRC) $(wildcard cgi-bin/produce/*.h) $(B)/libkoogate.a $(HDRS)
 	$(CC) $(CFLAGS) -Icgi-bin/produce -o $@ $(PRODUCE_SRC) $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
-$(B)/koogate: tools/koogate.c $(B)/libkoogate.a $(HDRS)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
+KOOGATE_SRC := $(wildcard tools/koogate*.c)
+$(B)/koogate: $(KOOGATE_SRC) tools/koogate.h $(B)/libkoogate.a $(HDRS)
+	$(CC) $(CFLAGS) -Itools -o $@ $(KOOGATE_SRC) $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 # The ceiling for benchmarks: a hello-world FastCGI program behind the same server.
 $(B)/hello: tools/hello.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)

@@ -1,0 +1,298 @@
+/* koogate: migrations, keys, usage and orders. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "koogate.h"
+#include "ck.h"
+#include "buf.h"
+#include "codec.h"
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "orders.h"
+#include "usage.h"
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Numbered migrations: each applied once, in one transaction, recorded with
+ * its checksum; an edited applied file stops everything. */
+int cmd_migrate(int argc, char **argv)
+{
+	const char *dir = KG_SQL_DIR;
+	char *names[512];
+	size_t n = 0, applied = 0;
+	struct dirent *e;
+	PGconn *db;
+	PGresult *res;
+	DIR *d;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--sql") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else
+			return die("migrate: unknown argument %s (see koogate help migrate)", argv[i]);
+	}
+	if (!load_config())
+		return 1;
+	if (!(d = opendir(dir)))
+		return die("migrate: cannot open %s", dir);
+	while ((e = readdir(d)) && n < sizeof names / sizeof *names) {
+		size_t len = strlen(e->d_name);
+		if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0 &&
+		    e->d_name[0] >= '0' && e->d_name[0] <= '9')
+			names[n++] = ck_strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, name_cmp);
+
+	if (!kg_db_ready())
+		return die("migrate: cannot connect to the database (%s)", "see the message above");
+	db = kg_db_conn();
+	/* One migrator at a time, even across machines. */
+	if (!(res = exec_ok(db, "SELECT pg_advisory_lock(727274)", 0, NULL)))
+		return 1;
+	PQclear(res);
+	if (!(res = exec_ok(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	                        " name text PRIMARY KEY, sha256 text NOT NULL,"
+	                        " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL)))
+		return 1;
+	PQclear(res);
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char path[4096], hex[65];
+		unsigned char sum[KG_SHA256_LEN];
+		size_t len;
+		char *sql;
+		const char *p[2];
+
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if (!(sql = read_file(path, &len))) {
+			rc = die("migrate: cannot read %s", path);
+			break;
+		}
+		kg_sha256(sql, len, sum);
+		kg_hex(sum, sizeof sum, hex);
+		p[0] = names[i];
+		p[1] = hex;
+		if (!(res = exec_ok(db, "SELECT sha256 FROM schema_migrations WHERE name = $1", 1, p))) {
+			free(sql);
+			rc = 1;
+			break;
+		}
+		if (PQntuples(res) == 1) {
+			if (strcmp(PQgetvalue(res, 0, 0), hex) != 0) {
+				fprintf(stderr, "koogate: migrate: %s was edited after it was applied "
+				        "(recorded sha256 %s, file %s); add a new migration instead\n",
+				        names[i], PQgetvalue(res, 0, 0), hex);
+				rc = 1;
+			}
+			PQclear(res);
+			free(sql);
+			continue;
+		}
+		PQclear(res);
+		res = PQexec(db, "BEGIN");
+		PQclear(res);
+		if ((res = exec_ok(db, sql, -1, NULL)) != NULL) {
+			PQclear(res);
+			res = exec_ok(db, "INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)", 2, p);
+		}
+		if (!res) {
+			fprintf(stderr, "koogate: migrate: %s failed; nothing of it was applied\n", names[i]);
+			PQclear(PQexec(db, "ROLLBACK"));
+			rc = 1;
+		} else {
+			PQclear(res);
+			if (!(res = exec_ok(db, "COMMIT", 0, NULL)))
+				rc = 1;
+			else {
+				PQclear(res);
+				printf("applied %s\n", names[i]);
+				applied++;
+			}
+		}
+		free(sql);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	if (rc == 0)
+		printf("migrations: %zu applied, %zu already current\n", applied, n - applied);
+	kg_db_close();
+	return rc;
+}
+
+/* The RSA pair for applicationSync: the private key stays here (0600), the
+ * public key is uploaded with the app credential (应用凭证) as Base64 DER. */
+int cmd_keygen(int argc, char **argv)
+{
+	struct opt o[] = { { "out", true, NULL, false }, { "bits", true, "3072", false },
+	                   { "force", false, NULL, false } };
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	struct kbuf b64 = { 0 };
+	int bits, fd, len;
+	FILE *f;
+
+	if (!parse_opts(argc, argv, o, 3, NULL) || !o[0].value) {
+		fprintf(stderr, "usage: koogate keygen --out PRIVATE_KEY_FILE [--bits 3072|4096] [--force]\n");
+		return 2;
+	}
+	bits = atoi(o[1].value);
+	if (bits < 3072 || bits > 8192) {
+		fprintf(stderr, "koogate: --bits must be from 3072 to 8192 (KooGallery asks for 3072 or more)\n");
+		return 2;
+	}
+	fd = open(o[0].value, O_WRONLY | O_CREAT | (o[2].set ? O_TRUNC : O_EXCL), 0600);
+	if (fd < 0) {
+		fprintf(stderr, "koogate: cannot create %s: %s%s\n", o[0].value, strerror(errno),
+		        errno == EEXIST ? " (use --force to replace it; the uploaded public key must change too)" : "");
+		return 1;
+	}
+	if (fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "w"))) {
+		close(fd);
+		return 1;
+	}
+	key = EVP_RSA_gen((unsigned)bits);
+	if (!key || !PEM_write_PKCS8PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)) {
+		fprintf(stderr, "koogate: key generation failed\n");
+		fclose(f);
+		EVP_PKEY_free(key);
+		return 1;
+	}
+	fclose(f);
+	len = i2d_PUBKEY(key, &der);
+	kg_b64_put(&b64, der, (size_t)len);
+	printf("# private key (keep it here; set rsa_private_key = %s):\n", o[0].value);
+	printf("# public key for the app credential (RSA %d, X.509 SubjectPublicKeyInfo, Base64):\n%s\n", bits, b64.p);
+	OPENSSL_free(der);
+	kbuf_free(&b64);
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+
+/* usage add INSTANCE VALUE (--at TIME | --begin TIME --end TIME) [--meter M] [--package ID] [--correct]
+ * usage push [--max N] [--quiet]
+ * usage list [--instance ID] [--state S] [--json] */
+int cmd_usage(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	PGconn *db;
+	PGresult *res;
+
+	if (strcmp(sub, "add") == 0) {
+		struct opt o[] = { { "at", true, NULL, false }, { "begin", true, NULL, false },
+		                   { "end", true, NULL, false }, { "meter", true, "", false },
+		                   { "package", true, NULL, false }, { "correct", false, NULL, false },
+		                   { "instance", true, NULL, false }, { "value", true, NULL, false } };
+		char window[16];
+
+		if (!parse_opts(argc - 1, argv + 1, o, 8, NULL) || !o[6].value || !o[7].value ||
+		    !(o[0].value || (o[1].value && o[2].value))) {
+			fprintf(stderr, "usage: koogate usage add --instance ID --value V (--at TIME | --begin TIME --end TIME)\n"
+			                "       [--meter NAME] [--package PKG_INSTANCE] [--correct]\n");
+			return 2;
+		}
+		if (!(db = connect_db()))
+			return 2;
+		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
+		/* --at: the configured window (default hourly, UTC) containing TIME */
+		const char *p[8] = { o[6].value, o[0].value, o[1].value, o[2].value, o[7].value,
+		                     o[3].value, o[4].value, o[5].set ? "true" : "false" };
+		const char *q[9] = { p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], window };
+		res = exec_ok(db,
+			"SELECT koogate_usage_add($1,"
+			" COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int)),"
+			" COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int + $9::int)),"
+			" $5::numeric, $6, $7, $8::boolean)", 9, q);
+		if (!res)
+			return 1;
+		printf("recorded: metering_sn %s\n", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return 0;
+	}
+	if (strcmp(sub, "push") == 0) {
+		struct opt o[] = { { "max", true, "1000000", false }, { "quiet", false, NULL, false } };
+		struct kg_push_stats st;
+		long left;
+
+		if (!parse_opts(argc - 1, argv + 1, o, 2, NULL))
+			return 2;
+		if (!connect_db())
+			return 2;
+		if (!kg_usage_push(atol(o[0].value), !o[1].set, &st)) {
+			fprintf(stderr, "koogate: usage push stopped: database failure\n");
+			return 1;
+		}
+		left = kg_usage_left();
+		printf("usage push: %ld batches, %ld records sent, %ld accepted, %ld rejected, %ld deferred, "
+		       "%ld expired, %ld left\n", st.batches, st.sent, st.accepted, st.rejected, st.deferred,
+		       st.expired, left);
+		/* Non-zero when a person should look: refusals, expiries, or a marketplace that keeps failing. */
+		return st.rejected || st.expired || st.deferred ? 3 : 0;
+	}
+	if (strcmp(sub, "list") == 0) {
+		struct opt o[] = { { "instance", true, NULL, false }, { "state", true, NULL, false },
+		                   { "json", false, NULL, false }, { "limit", true, "100", false } };
+		const char *p[3];
+
+		if (!parse_opts(argc - 1, argv + 1, o, 4, NULL) || !(db = connect_db()))
+			return 2;
+		p[0] = o[0].value;
+		p[1] = o[1].value;
+		p[2] = o[3].value;
+		res = exec_ok(db, o[2].set ?
+			"SELECT json_agg(u ORDER BY begin_time DESC) FROM (SELECT instance_id, meter, begin_time, end_time,"
+			" trim_scale(usage_value) AS usage_value, metering_sn, state, attempts, last_error, pushed_at"
+			" FROM usage_record WHERE ($1::text IS NULL OR instance_id = $1) AND ($2::text IS NULL OR state = $2)"
+			" ORDER BY begin_time DESC LIMIT $3::int) u" :
+			"SELECT instance_id, meter, to_char(begin_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS begin_utc,"
+			" to_char(end_time AT TIME ZONE 'UTC', 'HH24:MI') AS end_utc, trim_scale(usage_value)::text AS value,"
+			" state, COALESCE(last_error, '') AS last_error"
+			" FROM usage_record WHERE ($1::text IS NULL OR instance_id = $1) AND ($2::text IS NULL OR state = $2)"
+			" ORDER BY begin_time DESC LIMIT $3::int", 3, p);
+		if (!res)
+			return 1;
+		print_rows(res, o[2].set);
+		PQclear(res);
+		return 0;
+	}
+	fprintf(stderr, "usage: koogate usage add|push|list ... (see koogate help usage)\n");
+	return 2;
+}
+
+int cmd_orders(int argc, char **argv)
+{
+	struct opt o[] = { { "max", true, "100", false } };
+	const char *sub = NULL;
+	int n;
+
+	if (!parse_opts(argc, argv, o, 1, &sub) || !sub || strcmp(sub, "fetch") != 0) {
+		fprintf(stderr, "usage: koogate orders fetch [--max N]\n");
+		return 2;
+	}
+	if (!connect_db())
+		return 2;
+	if (!kg_orders_configured()) {
+		fprintf(stderr, "koogate: Query Order needs apig_ak, apig_sk and mkt_url in the configuration\n");
+		return 2;
+	}
+	n = kg_orders_fetch_due(atoi(o[0].value), 600000L);
+	if (n < 0)
+		return 1;
+	printf("orders fetched or retried: %d\n", n);
+	return 0;
+}
