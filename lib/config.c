@@ -66,6 +66,18 @@ static const struct key {
 	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
 	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
 	{ "usage_info",          K_INT,       O(usage_info),        "0",       0, 1 },
+	{ "worker_command",      K_STR,       O(worker_command),    "",        0, 0 },
+	{ "worker_on_created",   K_STR,       O(worker_on_created), "",        0, 0 },
+	{ "worker_on_renewed",   K_STR,       O(worker_on_renewed), "",        0, 0 },
+	{ "worker_on_frozen",    K_STR,       O(worker_on_frozen),  "",        0, 0 },
+	{ "worker_on_unfrozen",  K_STR,       O(worker_on_unfrozen), "",       0, 0 },
+	{ "worker_on_released",  K_STR,       O(worker_on_released), "",       0, 0 },
+	{ "worker_on_upgraded",  K_STR,       O(worker_on_upgraded), "",       0, 0 },
+	{ "worker_on_order_fetched", K_STR,   O(worker_on_order_fetched), "",  0, 0 },
+	{ "worker_on_kit",       K_STR,       O(worker_on_kit),     "",        0, 0 },
+	{ "worker_timeout",      K_INT,       O(worker_timeout),    "30",      1, 3600 },
+	{ "worker_max_attempts", K_INT,       O(worker_max_attempts), "20",    1, 1000 },
+	{ "worker_test_events",  K_INT,       O(worker_test_events), "0",      0, 1 },
 #undef O
 };
 #define NKEYS (sizeof keys / sizeof *keys)

@@ -62,6 +62,13 @@ struct kg_config {
 	int                usage_window;       /* s, the metering window of `usage add --at` (D40) */
 	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
 	int                usage_info;         /* queryInstance reports usageInfo (D14) */
+	/* koogate worker: the vendor's commands, per event kind */
+	char              *worker_command;      /* for every kind without its own */
+	char              *worker_on_created, *worker_on_renewed, *worker_on_frozen, *worker_on_unfrozen,
+	                  *worker_on_released, *worker_on_upgraded, *worker_on_order_fetched, *worker_on_kit;
+	int                worker_timeout;      /* s per command */
+	int                worker_max_attempts;
+	int                worker_test_events;  /* deliver testFlag events too */
 };
 
 extern struct kg_config kg_cfg;

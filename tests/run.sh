@@ -117,7 +117,7 @@ done
 # ---------------------------------------------------------------- 3. the fake IdP checks itself
 section "fake identity provider self-test"
 python3 tests/fakes/idp.py --selftest 2>&1 | tee "$TMP/idp-selftest.out"
-tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}
+tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- summary
 section "summary"

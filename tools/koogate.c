@@ -219,6 +219,21 @@ static const struct command commands[] = {
 	  "at it); the public key is printed as one line of Base64 (X.509\n"
 	  "SubjectPublicKeyInfo DER), the form the seller console's app credential\n"
 	  "(应用凭证) takes.\n" },
+	{ "worker", cmd_worker, "worker [--once] [--verbose]",
+	  "Delivers the outbox's events to the vendor's commands (the provisioning\n"
+	  "hand-off). For each event, in order per instance, it runs the command\n"
+	  "configured for its kind (worker_on_created, worker_on_renewed,\n"
+	  "worker_on_frozen, worker_on_unfrozen, worker_on_released, worker_on_upgraded,\n"
+	  "worker_on_order_fetched, worker_on_kit, else worker_command) with /bin/sh,\n"
+	  "the event as JSON on stdin (idempotencyKey included) and KOOGATE_EVENT_ID,\n"
+	  "KOOGATE_EVENT_KIND and KOOGATE_INSTANCE_ID in the environment, and kills it\n"
+	  "after worker_timeout seconds. Exit 0 marks the event delivered; stdout may\n"
+	  "hold {\"appInfo\":{\"frontEndUrl\",\"adminUrl\",\"userName\",\"password\",\"memo\"}},\n"
+	  "which becomes the instance's app info (the password sealed). Failures are\n"
+	  "retried with back-off up to worker_max_attempts. It listens for NOTIFY,\n"
+	  "catches up on start and after a database outage, and stops on SIGTERM.\n"
+	  "Test events are acknowledged without running anything unless\n"
+	  "worker_test_events = 1. --once: deliver what is due and exit.\n" },
 	{ "help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's help.\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
