@@ -179,6 +179,11 @@ static const struct command commands[] = {
 	  "to the database named by the configuration's db key. Each file runs once,\n"
 	  "in its own transaction, and is recorded in schema_migrations with its\n"
 	  "SHA-256; an applied file that was edited later stops the run.\n" },
+	{ "status", cmd_status, "status",
+	  "Checks the configuration, the database and the migrations, and shows\n"
+	  "instances by state, undelivered and failing events, the usage backlog,\n"
+	  "order fetches, and the last inbound calls and failures. Exits 3 when\n"
+	  "something needs a person, 1 when the database is unreachable.\n" },
 	{ "instances", cmd_instances, "instances [--status S] [--order ID] [--test|--production] [--limit N] [--json]",
 	  "Lists instances, newest first, filtered by status (pending, active, frozen,\n"
 	  "released), order or test flag.\n" },

@@ -36,5 +36,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_usage(int argc, char **argv);
 int cmd_orders(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -296,3 +296,84 @@ int cmd_orders(int argc, char **argv)
 	printf("orders fetched or retried: %d\n", n);
 	return 0;
 }
+
+/* What an on-call person looks at first: configuration, database,
+ * migrations, the outbox, the usage backlog, order fetches, recent calls. */
+int cmd_status(int argc, char **argv)
+{
+	struct opt o[] = { { "json", false, NULL, false } };
+	PGconn *db;
+	PGresult *res;
+	DIR *d;
+	struct dirent *e;
+	int files = 0, rc = 0;
+
+	if (!parse_opts(argc, argv, o, 1, NULL))
+		return 2;
+	if (!load_config())
+		return 1;
+	printf("configuration: ok (%zu basic key(s), %zu Kit key(s), master key %s, provisioning %s)\n",
+	       kg_cfg.basic_keys.n, kg_cfg.kit_keys.n, kg_cfg.has_master_key ? "set" : "MISSING",
+	       kg_cfg.provision_mode == KG_PROVISION_AUTO ? "auto" : "external");
+	if (!kg_db_ready()) {
+		printf("database: UNREACHABLE\n");
+		return 1;
+	}
+	db = kg_db_conn();
+	printf("database: ok (%s)\n", PQdb(db));
+	if ((d = opendir(KG_SQL_DIR))) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql"))
+				files++;
+		closedir(d);
+	}
+	if ((res = exec_ok(db, "SELECT count(*) FROM schema_migrations", 0, NULL))) {
+		int applied = atoi(PQgetvalue(res, 0, 0));
+		printf("migrations: %d applied, %d in %s%s\n", applied, files, KG_SQL_DIR,
+		       applied < files ? " (run koogate migrate)" : "");
+		rc |= applied < files;
+		PQclear(res);
+	}
+	res = exec_ok(db,
+		"SELECT (SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM"
+		"         (SELECT status, count(*) n FROM instance GROUP BY status) s),"
+		" (SELECT count(*) FROM event WHERE delivered_at IS NULL),"
+		" (SELECT count(*) FROM event WHERE delivered_at IS NULL AND last_error IS NOT NULL),"
+		" (SELECT count(*) FROM usage_record WHERE state = 'pending'),"
+		" (SELECT count(*) FROM usage_record WHERE state IN ('rejected', 'expired')),"
+		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'pending'),"
+		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'failed'),"
+		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
+		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'"
+		"   AND (result_code IS DISTINCT FROM '000000' OR http_status <> 200)),"
+		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL)", 0, NULL);
+	if (res) {
+		printf("instances: %s\n", PQgetisnull(res, 0, 0) ? "none" : PQgetvalue(res, 0, 0));
+		printf("tenants: %s bound\n", PQgetvalue(res, 0, 9));
+		printf("events: %s undelivered, %s of them failing\n", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		printf("usage: %s pending, %s rejected or expired\n", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+		printf("order fetches: %s pending, %s failed\n", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6));
+		printf("inbound calls (24 h): %s, %s not successful\n", PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
+		rc |= atoi(PQgetvalue(res, 0, 2)) > 0 || atoi(PQgetvalue(res, 0, 4)) > 0 || atoi(PQgetvalue(res, 0, 6)) > 0;
+		PQclear(res);
+	}
+	printf("\nlast inbound calls:\n");
+	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
+	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
+	                       " verdict, round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance"
+	                       " FROM inbound_call ORDER BY id DESC LIMIT 10", 0, NULL))) {
+		print_rows(res, false);
+		PQclear(res);
+	}
+	printf("\nlast failures:\n");
+	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
+	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
+	                       " verdict FROM inbound_call"
+	                       " WHERE result_code IS DISTINCT FROM '000000' OR http_status <> 200 ORDER BY id DESC LIMIT 10",
+	                       0, NULL))) {
+		print_rows(res, false);
+		PQclear(res);
+	}
+	kg_db_close();
+	return rc ? 3 : 0;
+}
