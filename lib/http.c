@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 static CURL *handle;
+bool kg_http_allow_plain;
 
 static size_t collect(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -41,6 +42,7 @@ bool kg_http(const char *method, const char *url, const char *const *headers,
 
 	memset(resp, 0, sizeof *resp);
 	kbuf_reserve(&resp->body, 0);
+	kbuf_reserve(&resp->headers, 0);
 	if (!handle) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(handle = curl_easy_init())) {
 			snprintf(resp->error, sizeof resp->error, "libcurl cannot start");
@@ -54,7 +56,7 @@ bool kg_http(const char *method, const char *url, const char *const *headers,
 	curl_easy_setopt(handle, CURLOPT_URL, url);
 	curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, kg_http_allow_plain ? "http,https" : "https");
 	curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(handle, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -67,6 +69,8 @@ bool kg_http(const char *method, const char *url, const char *const *headers,
 	curl_easy_setopt(handle, CURLOPT_USERAGENT, "koogate/1");
 	curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(handle, CURLOPT_WRITEDATA, &resp->body);
+	curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(handle, CURLOPT_HEADERDATA, &resp->headers);
 	if (body) {
 		curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
@@ -87,4 +91,30 @@ bool kg_http(const char *method, const char *url, const char *const *headers,
 void kg_http_response_free(struct kg_http_response *resp)
 {
 	kbuf_free(&resp->body);
+	kbuf_free(&resp->headers);
+}
+
+bool kg_http_header(const struct kg_http_response *resp, const char *name, char *out, size_t outlen)
+{
+	const char *p = resp->headers.p;
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > n && strncmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1;
+			while (*v == ' ')
+				v++;
+			len -= (size_t)(v - p);
+			if (len + 1 > outlen)
+				return false;
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return true;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return false;
 }

@@ -224,6 +224,19 @@ static const struct command commands[] = {
 	  "at it); the public key is printed as one line of Base64 (X.509\n"
 	  "SubjectPublicKeyInfo DER), the form the seller console's app credential\n"
 	  "(应用凭证) takes.\n" },
+	{ "simulate", cmd_simulate, "simulate lifecycle|kit [--v1] [--test] [--url URL] ...",
+	  "Sends what KooGallery sends, signed as KooGallery signs, to a production\n"
+	  "address (--url, else $KOOGATE_URL), and checks every answer as the seller\n"
+	  "console does: HTTP 200, resultCode, required fields and lengths, Body-Sign\n"
+	  "over the exact body with the interface's key, appInfo that decrypts.\n\n"
+	  "simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test]\n"
+	  "  buy, query, renew, freeze, unfreeze, upgrade, release (twice), and an\n"
+	  "  unknown instance, per charging mode, in V2 or V1.\n"
+	  "simulate kit [--v1] [--test] [--instance ID] [--public-key FILE]\n"
+	  "  bind (tenantSync, applicationSync with the secret RSA-OAEP-encrypted with\n"
+	  "  the public key, else the one of rsa_private_key), users, departments,\n"
+	  "  a revocation and a department deletion, plus an undecryptable secret.\n"
+	  "Prints a line per step and 'N passed, N failed'; exits 1 on any failure.\n" },
 	{ "worker", cmd_worker, "worker [--once] [--verbose]",
 	  "Delivers the outbox's events to the vendor's commands (the provisioning\n"
 	  "hand-off). For each event, in order per instance, it runs the command\n"
