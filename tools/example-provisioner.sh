@@ -3,6 +3,10 @@
 # Replace the three provision_* functions with calls into your product.
 #
 #   KOOGATE_CONFIG=/etc/koogate/koogate.conf PGHOST=... PGDATABASE=koogate tools/example-provisioner.sh [--once]
+#   worker_on_created = tools/example-provisioner.sh --event     (in koogate.conf, for `koogate worker`)
+#
+# With --event it is a command for `koogate worker`: the event arrives as JSON on stdin, the kind in
+# $KOOGATE_EVENT_KIND, and the app info of a created instance goes back on stdout.
 #
 # Events are handled in id order and marked delivered after the action succeeded; a failed action
 # records attempts/last_error and is retried on the next pass (at least once delivery: make the
@@ -51,6 +55,19 @@ pass() {
         fi
     done
 }
+
+if [ "${1:-}" = --event ]; then
+    cat >/dev/null                                   # the event JSON (idempotencyKey, instance, detail)
+    id=$(printf '%s' "${KOOGATE_INSTANCE_ID:-}" | sed 's/["\\]/\\&/g')
+    case "${KOOGATE_EVENT_KIND:-}" in
+        created)
+            password=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)
+            printf '{"appInfo":{"frontEndUrl":"%s/t/%s","adminUrl":"%s/t/%s/admin","userName":"admin","password":"%s","memo":"initial administrator"}}\n' \
+                "$APP_URL" "$id" "$APP_URL" "$id" "$password" ;;
+        *) echo "instance $id: $KOOGATE_EVENT_KIND" >&2 ;;
+    esac
+    exit 0
+fi
 
 exec 9>"${TMPDIR:-/tmp}/koogate-provisioner.lock"
 flock -n 9 || { echo "another provisioner is running" >&2; exit 1; }
