@@ -52,15 +52,8 @@ static void serve(struct kg_ctx *c)
 	enum login_err e;
 	bool have_redirect = false;
 
-	c->activity = "callback";
-	if (strcmp(c->req.method, "GET") != 0) {
-		kg_respond_status(&c->req, 405);
+	if (!login_begin(c, "callback"))
 		return;
-	}
-	if (!kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
-		login_fail(c, LOGIN_UNKNOWN_TENANT, "malformed callback query");
-		return;
-	}
 	code = kg_params_get(&c->params, "code");
 	tenant = kg_params_get(&c->params, "tenant");
 	state = kg_params_get(&c->params, "state");

@@ -37,15 +37,8 @@ static void serve(struct kg_ctx *c)
 	char why[300] = "";
 	enum login_err e;
 
-	c->activity = "cas-callback";
-	if (strcmp(c->req.method, "GET") != 0) {
-		kg_respond_status(&c->req, 405);
+	if (!login_begin(c, "cas-callback"))
 		return;
-	}
-	if (!kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
-		login_fail(c, LOGIN_UNKNOWN_TENANT, "malformed callback query");
-		return;
-	}
 	ticket = kg_params_get(&c->params, "ticket");
 	tenant = kg_params_get(&c->params, "tenant");
 	if (!tenant || !*tenant)

@@ -14,12 +14,8 @@ static void serve(struct kg_ctx *c)
 	const char *tenant;
 	enum login_err e;
 
-	c->activity = "cas-login";
-	if (strcmp(c->req.method, "GET") != 0) {
-		kg_respond_status(&c->req, 405);
+	if (!login_begin(c, "cas-login"))
 		return;
-	}
-	kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM);
 	tenant = kg_params_get(&c->params, "tenant");
 	if (!tenant || !*tenant)
 		tenant = kg_cfg.cas_tenant;

@@ -89,15 +89,8 @@ static void serve(struct kg_ctx *c)
 {
 	const char *mode, *next;
 
-	c->activity = "login";
-	if (strcmp(c->req.method, "GET") != 0) {
-		kg_respond_status(&c->req, 405);
+	if (!login_begin(c, "login"))
 		return;
-	}
-	if (!kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
-		kg_respond_status(&c->req, 400);
-		return;
-	}
 	mode = kg_params_get(&c->params, "mode");
 	next = login_safe_next(kg_params_get(&c->params, "next"));
 	if (!mode || !*mode)

@@ -61,12 +61,8 @@ static void serve(struct kg_ctx *c)
 	const char *view;
 	bool page;
 
-	c->activity = "session";
-	if (strcmp(c->req.method, "GET") != 0) {
-		kg_respond_status(&c->req, 405);
+	if (!login_begin(c, "session"))
 		return;
-	}
-	kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM);
 	view = kg_params_get(&c->params, "view");
 	page = view && strcmp(view, "page") == 0;
 	login_page_headers(&h);

@@ -272,6 +272,18 @@ static void dedupe_members(struct jnode *j)
 	qsort(j->members, j->n, sizeof *j->members, pos_cmp);
 }
 
+/* Steps past an opening bracket; true (and past it) when the container is empty. */
+static bool open_container(struct parser *ps, char close)
+{
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		return true;
+	}
+	return false;
+}
+
 static struct jnode *parse_value(struct parser *ps, int depth)
 {
 	struct jnode *j;
@@ -286,12 +298,8 @@ static struct jnode *parse_value(struct parser *ps, int depth)
 	switch (*ps->p) {
 	case '{':
 		j->type = J_OBJ;
-		ps->p++;
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == '}') {
-			ps->p++;
+		if (open_container(ps, '}'))
 			return j;
-		}
 		for (;;) {
 			struct jmember m = { 0 };
 
@@ -330,12 +338,8 @@ static struct jnode *parse_value(struct parser *ps, int depth)
 		}
 	case '[':
 		j->type = J_ARR;
-		ps->p++;
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ']') {
-			ps->p++;
+		if (open_container(ps, ']'))
 			return j;
-		}
 		for (;;) {
 			struct jnode *v = parse_value(ps, depth + 1);
 

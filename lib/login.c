@@ -585,6 +585,21 @@ const char *login_safe_next(const char *next)
 	return next;
 }
 
+bool login_begin(struct kg_ctx *c, const char *activity)
+{
+	c->activity = activity;
+	if (strcmp(c->req.method, "GET") != 0) {
+		c->verdict = "bad-method";
+		kg_respond_status(&c->req, 405);
+		return false;
+	}
+	if (!kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
+		login_fail(c, LOGIN_UNKNOWN_TENANT, "malformed query string");
+		return false;
+	}
+	return true;
+}
+
 void login_fail(struct kg_ctx *c, enum login_err e, const char *why)
 {
 	static const struct { int status; const char *verdict, *title, *message; } pages[] = {

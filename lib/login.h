@@ -90,6 +90,9 @@ void login_session_end(const char *id_hash);
 void login_session_free(struct login_session *s);
 
 struct kg_ctx;
+/* The common start of a login step: GET only, the query decoded into
+ * c->params. False when it has already answered (405, or a 400 page). */
+bool login_begin(struct kg_ctx *c, const char *activity);
 /* Ends a login step that failed: a plain page (400, 403, 502 or 500) that
  * leaks nothing, and a log line with why (what the vendor should fix). */
 void login_fail(struct kg_ctx *c, enum login_err e, const char *why);
