@@ -22,9 +22,16 @@ static struct kg_stmt q_nonce = KG_STMT(claim_nonce, 3,
 	" ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at"
 	" WHERE nonce.expires_at < now()"
 	" RETURNING 1");
-static struct kg_stmt q_nonce_prune = KG_STMT(prune_nonces, 0,
-	"DELETE FROM nonce WHERE ctid IN"
-	" (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)");
+/* Housekeeping, now and then after an answer: expired nonces, used or
+ * expired login states, ended sessions; a bounded amount each time. */
+static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
+	"WITH n AS (DELETE FROM nonce WHERE ctid IN"
+	"   (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)),"
+	" l AS (DELETE FROM login_state WHERE ctid IN"
+	"   (SELECT ctid FROM login_state WHERE expires_at < now() - interval '1 hour' LIMIT 1000)),"
+	" s AS (DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()"
+	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
+	" SELECT 1");
 static struct kg_stmt q_audit = KG_STMT(audit_call, 9,
 	"INSERT INTO inbound_call (program, activity, verdict, http_status, result_code,"
 	" duration_ms, instance_id, order_id, remote_addr)"
@@ -427,7 +434,7 @@ int kg_main(const struct kg_program *prog)
 		if (c.follow_up && prog->follow_up)
 			prog->follow_up(&c);
 		if (++served % 256 == 0 && kg_db_ready())
-			(void)kg_db_run(&q_nonce_prune, NULL);
+			(void)kg_db_run(&q_prune, NULL);
 	}
 	kg_db_close();
 	return 0;
