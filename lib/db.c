@@ -2,6 +2,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,19 @@ bool kg_db_ready(void)
 	const char *kw[] = { "dbname", "connect_timeout", "options", "fallback_application_name", NULL };
 	const char *val[5];
 
-	if (conn && PQstatus(conn) == CONNECTION_OK)
-		return true;
+	if (conn && PQstatus(conn) == CONNECTION_OK) {
+		/* An idle connection with something to read has usually been closed
+		 * by the server (a restart sends FATAL, then EOF): read until it is
+		 * drained, so the loss shows before a statement fails on it. */
+		struct pollfd p = { PQsocket(conn), POLLIN, 0 };
+		bool alive = true;
+
+		for (int rounds = 0; alive && rounds < 8 && poll(&p, 1, 0) > 0; rounds++)
+			alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+		if (alive && PQstatus(conn) == CONNECTION_OK)
+			return true;
+		kg_log("database connection was closed by the server; reconnecting");
+	}
 	drop();
 	snprintf(timeout, sizeof timeout, "%d", kg_cfg.db_timeout);
 	/* A statement can never hold a request past the marketplace's 5 s. */
