@@ -17,11 +17,7 @@
 static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
 static struct kg_stmt q_nonce = KG_STMT(claim_nonce, 3,
-	"INSERT INTO nonce (family, nonce, expires_at)"
-	" VALUES ($1, $2, now() + make_interval(secs => $3::int))"
-	" ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at"
-	" WHERE nonce.expires_at < now()"
-	" RETURNING 1");
+	"SELECT koogate_claim_nonce($1, $2, $3::int)");
 /* Housekeeping, now and then after an answer: expired nonces, used or
  * expired login states, ended sessions; a bounded amount each time. */
 static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
@@ -33,9 +29,7 @@ static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
 	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
 	" SELECT 1");
 static struct kg_stmt q_audit = KG_STMT(audit_call, 9,
-	"INSERT INTO inbound_call (program, activity, verdict, http_status, result_code,"
-	" duration_ms, instance_id, order_id, remote_addr)"
-	" VALUES ($1, $2, $3, $4::smallint, $5, $6::real, $7, $8, $9)");
+	"SELECT koogate_audit($1, $2, $3, $4::smallint, $5, $6::real, $7, $8, $9)");
 
 static double mono_ms(void)
 {
@@ -117,10 +111,13 @@ static bool claim_nonce(struct kg_ctx *c, const char *nonce)
 
 	snprintf(ttl, sizeof ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
-	n = kg_db_run(&q_nonce, p);
-	if (n < 0)
+	PGresult *res = kg_db_exec(&q_nonce, p);
+
+	if (!res)
 		return refuse(c, KG_EINTERNAL, "db-error", "database unavailable for the nonce check");
-	if (n == 0)
+	n = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!n)
 		return refuse(c, KG_EAUTH, "replay", "nonce already used");
 	return true;
 }
