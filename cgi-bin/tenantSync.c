@@ -15,7 +15,7 @@ enum { T_INSTANCE_ID, T_ORDER_ID, T_TENANT_ID, T_TENANT_CODE, T_NAME, T_DOMAIN_N
 
 static const struct kg_field fields[T__MAX] = {
 	[T_INSTANCE_ID] = { "instanceId", KG_F_PRESENT,  64,  NULL },
-	[T_ORDER_ID]    = { "orderId",    0,             64,  NULL },
+	[T_ORDER_ID]    = { "orderId",    KG_F_PRESENT,  64,  NULL },
 	[T_TENANT_ID]   = { "tenantId",   KG_F_REQUIRED, 64,  NULL },
 	[T_TENANT_CODE] = { "tenantCode", KG_F_REQUIRED, 64,  NULL },
 	[T_NAME]        = { "name",       KG_F_REQUIRED, 255, NULL },
