@@ -166,8 +166,13 @@ static json_object *parse_array(const char *text, size_t n)
 {
 	json_tokener *tok = json_tokener_new_ex(32);
 	json_object *j = json_tokener_parse_ex(tok, text, (int)n);
+	size_t end = json_tokener_get_parse_end(tok);
 
-	if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(j, json_type_array)) {
+	/* the whole string must be the list: nothing but white space after it */
+	while (end < n && (text[end] == ' ' || text[end] == '\t' || text[end] == '\n' || text[end] == '\r'))
+		end++;
+	if (json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(j, json_type_array) ||
+	    end != n) {
 		json_object_put(j);
 		j = NULL;
 	}

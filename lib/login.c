@@ -55,9 +55,18 @@ void login_url_encode(struct kbuf *b, const char *s)
 	kg_uri_encode(s, strlen(s), b);
 }
 
+/* Copies at most n - 1 bytes, never cutting a UTF-8 character in half. */
 static void copy(char *dst, size_t n, const char *src)
 {
-	snprintf(dst, n, "%s", src ? src : "");
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= n) {
+		len = n - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src ? src : "", len);
+	dst[len] = '\0';
 }
 
 /* D30: add https:// when there is no scheme; no trailing '/'. */
@@ -276,12 +285,17 @@ enum login_err login_cas_validate(const struct login_tenant *t, const char *serv
 	return r;
 }
 
-/* XML text between <cas:name ...> and </cas:name>, entities decoded. */
+/* XML text between <cas:name ...> and </cas:name>, entities decoded and
+ * surrounding white space trimmed; cut to n bytes at a character boundary. */
 static bool xml_text(const char *body, const char *end, const char *name, char *out, size_t n)
 {
+	static const struct { const char *ent; char ch; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
+	};
 	char open[80], close[80];
 	const char *p, *q;
-	size_t o = 0;
+	struct kbuf text = { 0 };
+	size_t lead, len;
 
 	snprintf(open, sizeof open, "<cas:%s", name);
 	snprintf(close, sizeof close, "</cas:%s>", name);
@@ -292,33 +306,43 @@ static bool xml_text(const char *body, const char *end, const char *name, char *
 	}
 	if (!p || p >= end || !(p = strchr(p, '>')) || !(q = strstr(p, close)) || q > end)
 		return false;
-	for (p++; p < q && o + 1 < n; p++) {
-		if (*p == '&') {
-			static const struct { const char *ent; char ch; } ents[] = {
-				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-			};
-			size_t k;
-			for (k = 0; k < sizeof ents / sizeof *ents; k++)
-				if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0)
-					break;
-			if (k < sizeof ents / sizeof *ents) {
-				out[o++] = ents[k].ch;
-				p += strlen(ents[k].ent) - 1;
-				continue;
-			}
+	kbuf_reserve(&text, (size_t)(q - p));
+	for (p++; p < q; p++) {
+		size_t k;
+
+		for (k = 0; *p == '&' && k < sizeof ents / sizeof *ents; k++)
+			if (strncmp(p, ents[k].ent, strlen(ents[k].ent)) == 0)
+				break;
+		if (*p == '&' && k < sizeof ents / sizeof *ents) {
+			kbuf_putc(&text, ents[k].ch);
+			p += strlen(ents[k].ent) - 1;
+		} else {
+			kbuf_putc(&text, *p);
 		}
-		out[o++] = *p;
 	}
-	out[o] = '\0';
-	/* trim the whitespace XML pretty-printing adds */
-	while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\n' || out[o - 1] == '\r' || out[o - 1] == '\t'))
-		out[--o] = '\0';
-	size_t lead = strspn(out, " \n\r\t");
-	memmove(out, out + lead, strlen(out + lead) + 1);
+	/* trim the white space XML pretty-printing adds */
+	lead = strspn(text.p, " \n\r\t");
+	len = text.len;
+	while (len > lead && strchr(" \n\r\t", text.p[len - 1]))
+		text.p[--len] = '\0';
+	copy(out, n, text.p + lead);
+	kbuf_free(&text);
 	return true;
 }
 
+static enum login_err cas_parse(const char *body, size_t n, struct login_identity *id, char *why, size_t whylen);
+
 enum login_err login_cas_parse(const char *body, size_t n, struct login_identity *id, char *why, size_t whylen)
+{
+	/* The parsers below rely on a terminating NUL: work on a bounded copy. */
+	char *copy_ = ck_strndup(body, n);
+	enum login_err r = cas_parse(copy_, strlen(copy_), id, why, whylen);
+
+	free(copy_);
+	return r;
+}
+
+static enum login_err cas_parse(const char *body, size_t n, struct login_identity *id, char *why, size_t whylen)
 {
 	const char *p = body, *end = body + n;
 

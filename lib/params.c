@@ -44,7 +44,9 @@ bool kg_params_parse(struct kg_params *ps, const char *s, size_t n, enum kg_urld
 			}
 			ps->v[ps->n++] = p;
 		}
-		s = seg_end + 1;
+		if (!amp)
+			break;
+		s = amp + 1;
 	}
 	return true;
 }

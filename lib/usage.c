@@ -172,7 +172,7 @@ static enum outcome attempt(const struct kbuf *body, char *why, size_t whylen)
 				snprintf(why, whylen, "HTTP %ld %s", resp.status, *code ? code : "(no code)");
 			json_object_put(j);
 		} else {
-			snprintf(why, whylen, "%s: %s", host, resp.error);
+			snprintf(why, whylen, "%.100s: %.150s", host, resp.error);
 		}
 		bool try_fallback = !got && resp.connect_failed && fb == 0;
 		if (try_fallback)
@@ -292,7 +292,7 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 	}
 	while (st->sent < max) {
 		struct batch b = { 0 };
-		char limit[8];
+		char limit[24];
 		bool ok;
 
 		snprintf(limit, sizeof limit, "%ld", max - st->sent < KG_USAGE_BATCH ? max - st->sent : KG_USAGE_BATCH);
