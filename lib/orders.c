@@ -91,8 +91,11 @@ static bool code_in(const char *code, const char *const *list)
 enum kg_fetch kg_query_order(const char *order_id, const char *order_line_id,
                              struct kbuf *out, char *why, size_t whylen)
 {
-	static const char *const retry_codes[] = { "MKT.0250", "MKT.0999", "MKT.0150", "MKT.0151",
-	                                           "MKT.0154", NULL };
+	/* MKT.0150/0151/0154 are AK/SK or permission problems: never hammer the
+	 * gateway with them (IAM AK/SK lock after 5 failures); a person fixes the
+	 * credentials and runs `koogate orders fetch --retry-failed`. */
+	static const char *const retry_codes[] = { "MKT.0250", "MKT.0999", NULL };
+	static const char *const credential_codes[] = { "MKT.0150", "MKT.0151", "MKT.0154", NULL };
 	struct kg_http_response resp;
 	json_object *j = NULL, *code = NULL, *info = NULL;
 	enum kg_fetch f;
@@ -123,8 +126,9 @@ enum kg_fetch kg_query_order(const char *order_id, const char *order_line_id,
 		snprintf(why, whylen, "HTTP %ld, code %s", resp.status, *c ? c : "(none)");
 		f = resp.status >= 500 || resp.status == 0 || code_in(c, retry_codes) ? KG_FETCH_RETRY
 		                                                                     : KG_FETCH_PERMANENT;
-		if (code_in(c, retry_codes + 2))
-			kg_log("Query Order refused the AK/SK (%s): check apig_ak/apig_sk and the account's permissions", c);
+		if (code_in(c, credential_codes))
+			kg_log("Query Order refused the AK/SK (%s): check apig_ak/apig_sk and the account's permissions, "
+			       "then run koogate orders fetch --retry-failed", c);
 	}
 done:
 	json_object_put(j);

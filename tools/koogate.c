@@ -194,10 +194,13 @@ static const struct command commands[] = {
 	  "  Sets what queryInstance returns for the instance and makes a pending\n"
 	  "  instance active (the provisioning hand-off). The password is read from\n"
 	  "  standard input and sealed with the master key before it is stored.\n" },
-	{ "orders", cmd_orders, "orders fetch [--max N]",
+	{ "orders", cmd_orders, "orders fetch [--max N] [--retry-failed]",
 	  "Fetches the due Query Order calls (after newInstance, renewals and\n"
-	  "upgrades), retrying failures with back-off. Run it from cron or a timer;\n"
-	  "produce also tries each order once right after answering.\n" },
+	  "upgrades), retrying network errors, 5xx and MKT.0250 with back-off for\n"
+	  "order_fetch_hours. Run it from cron or a timer; produce also tries each\n"
+	  "order once right after answering. AK/SK refusals (MKT.0150/0151/0154) and\n"
+	  "parameter errors mark the order failed; --retry-failed queues those again\n"
+	  "once the cause is fixed.\n" },
 	{ "tenants", cmd_tenants, "tenants [--instance ID] [--json]",
 	  "Lists the enterprises bound through the Kit (tenantSync), with their apps,\n"
 	  "granted users and departments. (seller) marks seller-side syncs.\n" },

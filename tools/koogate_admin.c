@@ -276,16 +276,25 @@ int cmd_usage(int argc, char **argv)
 
 int cmd_orders(int argc, char **argv)
 {
-	struct opt o[] = { { "max", true, "100", false } };
+	struct opt o[] = { { "max", true, "100", false }, { "retry-failed", false, NULL, false } };
 	const char *sub = NULL;
+	PGconn *db;
 	int n;
 
-	if (!parse_opts(argc, argv, o, 1, &sub) || !sub || strcmp(sub, "fetch") != 0) {
-		fprintf(stderr, "usage: koogate orders fetch [--max N]\n");
+	if (!parse_opts(argc, argv, o, 2, &sub) || !sub || strcmp(sub, "fetch") != 0) {
+		fprintf(stderr, "usage: koogate orders fetch [--max N] [--retry-failed]\n");
 		return 2;
 	}
-	if (!connect_db())
+	if (!(db = connect_db()))
 		return 2;
+	if (o[1].set) {
+		PGresult *res = exec_ok(db, "UPDATE instance_order SET fetch_state = 'pending', fetch_next_at = now()"
+		                            " WHERE fetch_state = 'failed'", 0, NULL);
+		if (!res)
+			return 1;
+		printf("failed orders queued again: %s\n", PQcmdTuples(res));
+		PQclear(res);
+	}
 	if (!kg_orders_configured()) {
 		fprintf(stderr, "koogate: Query Order needs apig_ak, apig_sk and mkt_url in the configuration\n");
 		return 2;

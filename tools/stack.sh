@@ -2,6 +2,7 @@
 # tools/stack.sh — run a private koogate stack: PostgreSQL cluster + web server + FastCGI programs.
 #
 #   tools/stack.sh start  [--server apache|lighttpd] [--port N] [--var DIR] [--build DIR] [--db-from DIR]
+#                         [--set KEY=VALUE ...]
 #   tools/stack.sh stop   [--var DIR]
 #   tools/stack.sh status [--var DIR]
 #
@@ -11,6 +12,8 @@
 #   --build    directory holding produce, koogate, hello, ... (default: <repo>/build)
 #   --db-from  the --var of a running stack: use its PostgreSQL and a copy of its koogate.conf (same
 #              keys) instead of a private cluster, e.g. for a second web node behind a balancer
+#   --set      write KEY = VALUE into koogate.conf at every start (repeatable), e.g. a second node
+#              with other settings: --db-from var/a --var var/b --set v1_max_age=0
 #
 # start: creates a private PostgreSQL cluster in $VAR/pg (never the system cluster) listening on a
 # unix socket in $VAR/run and on 127.0.0.1:<free port>; creates role and database `koogate`; writes
@@ -18,7 +21,13 @@
 # configuration from apache-conf/ into $VAR; starts the server; waits until the production URL
 # answers; writes $VAR/stack.env (shell-sourceable). Leftovers of a previous run in $VAR (stale pid
 # files, a still-running postmaster or web server) are stopped/cleaned first.
-# stop: stops the web server, its FastCGI programs and PostgreSQL; safe to call repeatedly.
+# Fake KooGallery gateway (tests/fakes/koogallery.py; not with --db-from, not for a koogate.conf that
+# stack.sh did not write, not with KOOGATE_NO_FAKE=1): a throwaway test CA and a certificate for
+# 127.0.0.1 and localhost in $VAR/fake (made once, kept), the fake on a free HTTPS port with the usage
+# key = the basic key, and mkt_url (https://127.0.0.1:P), mkt_fallback_url (https://localhost:P: the
+# same fake under the other name), apig_ak/apig_sk, ca_file and usage_token in koogate.conf.
+# stop: stops the web server, its FastCGI programs, the fake gateway and PostgreSQL; safe to call
+# repeatedly.
 #
 # As root, PostgreSQL runs as `postgres` and the web server's workers as `www-data`; otherwise
 # everything runs as the calling user. Several stacks with different --var can run at once.
@@ -30,12 +39,14 @@ shopt -u patsub_replacement 2>/dev/null || true
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KIT_NAMES=(tenantSync applicationSync authSync singleOrgSync allOrgSync)
 LOGIN_NAMES=(login callback session logout cas-login cas-callback)
-PROGRAM_NAMES=(produce hello "${KIT_NAMES[@]}" "${LOGIN_NAMES[@]}")
+# Other programs under /koogate/ (Apache: apache-conf/koogate.conf; lighttpd: rendered below).
+OTHER_NAMES=(usage)
+PROGRAM_NAMES=(produce hello "${KIT_NAMES[@]}" "${LOGIN_NAMES[@]}" "${OTHER_NAMES[@]}")
 
 die()  { echo "stack.sh: $*" >&2; exit 1; }
 note() { echo "stack.sh: $*" >&2; }
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 CMD=${1:-}
 [ -n "$CMD" ] || { usage; exit 2; }
@@ -45,6 +56,7 @@ PORT=""
 VAR="$REPO/var"
 BUILD="$REPO/build"
 DB_FROM=""
+SETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --server) SERVER=${2:?--server needs a value}; shift 2 ;;
@@ -57,6 +69,8 @@ while [ $# -gt 0 ]; do
         --build=*) BUILD=${1#*=}; shift ;;
         --db-from) DB_FROM=${2:?--db-from needs a value}; shift 2 ;;
         --db-from=*) DB_FROM=${1#*=}; shift ;;
+        --set) SETS+=("${2:?--set needs KEY=VALUE}"); shift 2 ;;
+        --set=*) SETS+=("${1#*=}"); shift ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -65,6 +79,9 @@ case "$SERVER" in apache|lighttpd) ;; *) die "--server must be apache or lighttp
 if [ -n "$PORT" ] && ! [[ "$PORT" =~ ^[0-9]+$ && "$PORT" -ge 1 && "$PORT" -le 65535 ]]; then
     die "--port must be a number between 1 and 65535"
 fi
+for kv in ${SETS[@]+"${SETS[@]}"}; do
+    [[ "$kv" =~ ^[a-z_0-9]+=[^$'\n']*$ ]] || die "--set expects KEY=VALUE, got: $kv"
+done
 
 # Absolute paths without requiring them to exist.
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$(pwd)" "$1" ;; esac; }
@@ -82,6 +99,7 @@ ENVFILE="$VAR/stack.env"
 PGDATA="$VAR/pg"
 SOCKDIR="$VAR/run"
 LOGDIR="$VAR/log"
+FAKEDIR="$VAR/fake"
 
 if [ "$(id -u)" = 0 ]; then
     IS_ROOT=1; WEB_USER=www-data; WEB_GROUP=www-data; PG_OS_USER=postgres
@@ -255,9 +273,23 @@ stop_pg() {
     rm -f "$SOCKDIR"/.s.PGSQL.* 2>/dev/null || true
 }
 
+# The fake KooGallery gateway of this stack (pid file in $FAKEDIR, checked against its command line).
+stop_fake() {
+    local pidfile="$FAKEDIR/koogallery.pid" pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+    if pid_alive "$pid" && [[ "$(cmdline_of "$pid")" == *koogallery.py* ]]; then
+        note "stopping the fake KooGallery gateway (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}
+
 do_stop() {
     if [ ! -d "$VAR" ]; then note "nothing to stop ($VAR does not exist)"; return 0; fi
     stop_web
+    stop_fake
     stop_pg
     rm -f "$ENVFILE"
 }
@@ -358,6 +390,82 @@ EOF
 
 conf_value() {  # conf_value KEY : first value of KEY in $CONF
     sed -n -E "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*(.*[^[:space:]])[[:space:]]*$/\1/p" "$CONF" | head -n 1
+}
+# conf_set KEY VALUE : replaces the KEY line of $CONF (dropping repeats: the last one would win) or
+# appends one; rewrites the file in place, so its mode and owner stay.
+conf_set() {
+    local tmp
+    tmp=$(KEY=$1 VALUE=$2 awk '
+        BEGIN { k = ENVIRON["KEY"]; v = ENVIRON["VALUE"]; done = 0 }
+        $0 ~ "^[[:space:]]*" k "[[:space:]]*=" { if (!done) print k " = " v; done = 1; next }
+        { print }
+        END { if (!done) print k " = " v }' "$CONF") || die "cannot rewrite $CONF"
+    printf '%s\n' "$tmp" >"$CONF"
+}
+
+# ---------------------------------------------------------------- fake KooGallery gateway
+# Query Order and the usage push go to tests/fakes/koogallery.py (see the header). The CA and the
+# certificate are made once per $VAR: other tests may bundle the CA into their own ca_file.
+make_fake_certs() {
+    [ -s "$FAKEDIR/ca.pem" ] && [ -s "$FAKEDIR/server.pem" ] && [ -s "$FAKEDIR/server.key" ] && return 0
+    local ext="$FAKEDIR/server.ext"
+    ( umask 077
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+          -keyout "$FAKEDIR/ca.key" -out "$FAKEDIR/ca.pem" -subj "/CN=koogate throwaway test CA" \
+          -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+          -keyout "$FAKEDIR/server.key" -out "$FAKEDIR/server.csr" -subj "/CN=127.0.0.1"
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+          "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$ext"
+      openssl x509 -req -in "$FAKEDIR/server.csr" -CA "$FAKEDIR/ca.pem" -CAkey "$FAKEDIR/ca.key" \
+          -CAcreateserial -days 30 -extfile "$ext" -out "$FAKEDIR/server.pem"
+    ) >"$LOGDIR/fake-certs.log" 2>&1 || { cat "$LOGDIR/fake-certs.log" >&2; die "openssl could not make the test certificates"; }
+    rm -f "$FAKEDIR/server.csr" "$FAKEDIR/ca.key"     # nothing else is ever signed with this CA
+    chmod 0644 "$FAKEDIR/ca.pem" "$FAKEDIR/server.pem"
+}
+
+FAKE_URL="" FAKE_FALLBACK_URL="" FAKE_CA=""
+start_fake() {
+    local script="$REPO/tests/fakes/koogallery.py" port ak sk basic ca pid
+    if [ "${KOOGATE_NO_FAKE:-0}" = 1 ] || [ ! -f "$script" ] || ! grep -q 'written by tools/stack.sh' "$CONF"; then
+        return 0
+    fi
+    mkdir -p "$FAKEDIR"
+    chmod 0755 "$FAKEDIR"     # the FastCGI user reads ca.pem
+    make_fake_certs
+    ak=$(conf_value apig_ak); sk=$(conf_value apig_sk)
+    if [ -z "$ak" ] || [ -z "$sk" ]; then
+        ak=$(openssl rand -hex 10 | tr a-f A-F); sk=$(openssl rand -hex 20)
+        conf_set apig_ak "$ak"; conf_set apig_sk "$sk"
+    fi
+    [ -n "$(conf_value usage_token)" ] || conf_set usage_token "$(openssl rand -hex 24)"
+    # Keep a ca_file that someone else set (it may be a bundle holding this CA too); set ours otherwise.
+    ca=$(conf_value ca_file)
+    if [ -z "$ca" ] || [ ! -f "$ca" ]; then conf_set ca_file "$FAKEDIR/ca.pem"; fi
+    basic=$(conf_value basic_keys); basic=${basic%%,*}; basic=${basic// /}
+    # The same port as last time if it is free (a restart keeps the URLs), else a free one.
+    port=$(cat "$FAKEDIR/port" 2>/dev/null || true)
+    if ! [[ "$port" =~ ^[0-9]+$ ]] || ! port_is_free "$port"; then port=$(free_ports 1); fi
+    echo "$port" >"$FAKEDIR/port"
+    setsid python3 "$script" --port "$port" --cert "$FAKEDIR/server.pem" --key "$FAKEDIR/server.key" \
+        --ak "$ak" --sk "$sk" --usage-key "$basic" </dev/null >"$LOGDIR/koogallery.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$FAKEDIR/koogallery.pid"
+    local code=000
+    for _ in $(seq 1 50); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$FAKEDIR/ca.pem" \
+               "https://127.0.0.1:$port/_usage" || true)
+        [ "$code" = 200 ] && break
+        pid_alive "$pid" || break
+        sleep 0.1
+    done
+    [ "$code" = 200 ] || { tail -n 20 "$LOGDIR/koogallery.log" >&2; die "the fake KooGallery gateway did not start"; }
+    FAKE_URL="https://127.0.0.1:$port"
+    FAKE_FALLBACK_URL="https://localhost:$port"
+    FAKE_CA="$FAKEDIR/ca.pem"
+    conf_set mkt_url "$FAKE_URL"
+    conf_set mkt_fallback_url "$FAKE_FALLBACK_URL"
+    note "fake KooGallery gateway on $FAKE_URL (pid $pid)"
 }
 
 start_pg() {
@@ -477,7 +585,7 @@ start_lighttpd() {
         [ -x "$BUILD/$name" ] || continue
         kit+=$(printf '$HTTP["url"] =~ "^/saasproduce/produceAPI/(v2/)?%s$" {\n%s\n}\nelse ' "$name" "$(fcgi_block "/saasproduce" "$name" 2)")
     done
-    for name in "${LOGIN_NAMES[@]}"; do
+    for name in "${LOGIN_NAMES[@]}" "${OTHER_NAMES[@]}"; do
         [ -x "$BUILD/$name" ] || continue
         login+=$(printf '$HTTP["url"] == "/koogate/%s" {\n%s\n}\n' "$name" "$(fcgi_block "/koogate/$name" "$name" 2)")
         login+=$'\n'
@@ -511,8 +619,9 @@ do_start() {
 
     # Leftovers of a previous (possibly killed) run in this directory.
     stop_web
+    stop_fake
     # From here on, a failure stops whatever was started.
-    trap 'rc=$?; if [ "$rc" != 0 ]; then note "start failed; stopping what was started"; stop_web >/dev/null 2>&1 || true; stop_pg >/dev/null 2>&1 || true; fi' EXIT
+    trap 'rc=$?; if [ "$rc" != 0 ]; then note "start failed; stopping what was started"; stop_web >/dev/null 2>&1 || true; stop_fake >/dev/null 2>&1 || true; stop_pg >/dev/null 2>&1 || true; fi' EXIT
     stop_pg
     rm -f "$ENVFILE"
 
@@ -546,6 +655,10 @@ do_start() {
         SOCKDIR=$( . "$DB_FROM/stack.env"; echo "$PGHOST")
         if [ ! -f "$CONF" ]; then cp "$DB_FROM/koogate.conf" "$CONF"; fi
         chmod 0640 "$CONF"; [ "$IS_ROOT" = 1 ] && chown root:"$WEB_GROUP" "$CONF"
+        # The other stack's PostgreSQL may have moved to another port since the copy was made.
+        local srcdb
+        srcdb=$(CONF="$DB_FROM/koogate.conf" conf_value db)
+        [ -z "$srcdb" ] || conf_set db "$srcdb"
     fi
     local newpg
     if [ -n "$PORT" ]; then
@@ -571,6 +684,17 @@ do_start() {
     else
         note "KOOGATE_SKIP_MIGRATE=1: not running koogate migrate"
     fi
+
+    if [ -z "$DB_FROM" ]; then
+        start_fake
+    elif [ -f "$DB_FROM/stack.env" ]; then
+        # A second node talks to the first node's fake (its koogate.conf is a copy).
+        FAKE_URL=$( . "$DB_FROM/stack.env"; echo "${KOOGATE_FAKE_URL:-}")
+        FAKE_FALLBACK_URL=$( . "$DB_FROM/stack.env"; echo "${KOOGATE_FAKE_FALLBACK_URL:-}")
+        FAKE_CA=$( . "$DB_FROM/stack.env"; echo "${KOOGATE_FAKE_CA:-}")
+    fi
+    local kv
+    for kv in ${SETS[@]+"${SETS[@]}"}; do conf_set "${kv%%=*}" "${kv#*=}"; done
 
     ERROR_LOG="" PIDFILE=""
     case "$SERVER" in
@@ -611,6 +735,11 @@ do_start() {
         printf 'export KOOGATE_VAR=%q\n' "$VAR"
         printf 'export KOOGATE_BUILD=%q\n' "$BUILD"
         printf 'export KOOGATE_PIDFILE=%q\n' "$PIDFILE"
+        if [ -n "$FAKE_URL" ]; then
+            printf 'export KOOGATE_FAKE_URL=%q\n' "$FAKE_URL"
+            printf 'export KOOGATE_FAKE_FALLBACK_URL=%q\n' "$FAKE_FALLBACK_URL"
+            printf 'export KOOGATE_FAKE_CA=%q\n' "$FAKE_CA"
+        fi
       } >"$ENVFILE.tmp"
       mv "$ENVFILE.tmp" "$ENVFILE" )
     trap - EXIT
