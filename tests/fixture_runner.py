@@ -400,6 +400,7 @@ def selftest():
     guard("ENC-D query", lambda: check("ENC-D as V1 query value", aes_decrypt(
         "test-access-key", 2, urllib.parse.unquote_plus("ZYXWVUTSRQPONMLK%2BT23iYUhAUSrnDCRwvo2Hd8zKD1%2FGltxXuDvVw%2FAmwc%3D")),
         "张三@example.com"))
+    results.extend(kit_rsa_selftest())   # RSA-1: the openssl OAEP options of ${rsa_oaep:...}
     return results
 
 
@@ -433,11 +434,11 @@ class Response:
         return t if len(t) <= n else t[:n] + "...(%d bytes)" % len(self.body)
 
 
-def http_request(method, url, headers, body, timeout=30.0):
+def http_request(method, url, headers, body, timeout=30.0, cafile=None):
     """Minimal HTTP/1.1 client (one request per connection). Stops sending the body when the server
-    answers early (e.g. 413), and keeps the exact response bytes."""
+    answers early (e.g. 413), and keeps the exact response bytes. https:// is verified against cafile."""
     u = urllib.parse.urlsplit(url)
-    host, port = u.hostname, u.port or 80
+    host, port = u.hostname, u.port or (443 if u.scheme == "https" else 80)
     target = (u.path or "/") + ("?" + u.query if u.query else "")
     lines = ["%s %s HTTP/1.1" % (method, target), "Host: %s:%d" % (host, port), "Connection: close"]
     names = {k.lower() for k, _ in headers}
@@ -448,6 +449,8 @@ def http_request(method, url, headers, body, timeout=30.0):
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
     t0 = time.monotonic()
     sock = socket.create_connection((host, port), timeout=timeout)
+    if u.scheme == "https":
+        sock = ssl.create_default_context(cafile=cafile).wrap_socket(sock, server_hostname=host)
     try:
         sock.sendall(head)
         if body:
@@ -599,6 +602,12 @@ class Scope:
             if name[4:] not in os.environ:
                 raise FixtureError("environment variable %s is not set" % name[4:])
             return os.environ[name[4:]]
+        v = kit_variable(name, ctx, home)   # Kit fixture variables (see "Kit fixtures" below)
+        if v is not None:
+            return v
+        v = lc_variable(name, ctx, home)    # lifecycle/usage fixture variables (see that section)
+        if v is not None:
+            return v
         raise FixtureError("unknown variable ${%s}" % name)
 
 
@@ -622,6 +631,230 @@ def _as_text(v):
     if isinstance(v, str):
         return v
     return emit(v)
+
+
+# ============================================================================ Kit fixtures (kit_*.json)
+# Extra variables for the Kit sync fixtures, tried by Scope._resolve after the built-in ones:
+#   ${ts_cn}, ${ts_cn:SECONDS}       China time (UTC+8) yyyyMMddHHmmssSSS, now (+ SECONDS): the Kit body timeStamp
+#   ${rsa_oaep:MGF:FORM:TEXT}        TEXT encrypted by the `openssl pkeyutl` command line with the stack's RSA
+#                                    public key (`openssl pkey -pubout` of the config's rsa_private_key), OAEP
+#                                    SHA-256 with MGF1-MGF (sha1 | sha256), empty label; FORM b64 (standard),
+#                                    lines (76-character lines joined by \n) or url (URL-safe alphabet, no padding)
+#   ${random_b64:N}                  N random bytes, Base64
+#   ${secret_mac:TEXT}               hex HMAC-SHA256(master_key, TEXT): tenant_app.secret_mac for that plaintext
+#   ${kit_users:N:PREFIX[:FIRST]}    N authSync users PREFIX0001… (from FIRST, default 1) as an array;
+#   ${kit_users_json:N:PREFIX[:FIRST]}  the same as compact JSON text (the V1 userList string)
+# Generated users: userName PREFIX%04d, name "User i", orgCode D(i mod 5), role admin when i mod 100 = 1 else
+# user, enable "true", employeeType (i mod 4) + 1 (a number), position, employeeCode, mobile, email.
+# All of them are fixed per case, like ${uuid} (a body and its sign_body see the same timeStamp).
+# The RSA-1 vectors of security.md §11 check the OAEP command line in the self-test (kit_rsa_selftest).
+# Sign options: "kit" {"signature_case": "upper"} sends x-sign in upper-case hex; "kit_v1" {"variant":
+# "formdecoded" | "received"} signs like the D13 fallbacks (b) and (c) (kit_v1_variant_token).
+
+_KIT_TMP = {}
+
+
+def _kit_tmpfile(tag, data):
+    """A private temporary file holding data, kept (and reused) for the whole run."""
+    import atexit
+    import tempfile
+    if tag not in _KIT_TMP:
+        fd, path = tempfile.mkstemp(prefix="koogate-kit-", suffix=".pem")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_b(data))
+        atexit.register(lambda p=path: os.path.exists(p) and os.unlink(p))
+        _KIT_TMP[tag] = path
+    return _KIT_TMP[tag]
+
+
+def _kit_pem_private(text):
+    """PEM text for a private key given as PEM or as Base64 PKCS#8 DER."""
+    if "-----BEGIN" in text:
+        return text
+    b64 = re.sub(r"\s+", "", text)
+    return "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n" % "\n".join(
+        b64[i:i + 64] for i in range(0, len(b64), 64))
+
+
+def _kit_openssl(args, data=None):
+    p = subprocess.run(["openssl"] + args, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise ValueError("openssl %s failed: %s" % (" ".join(args[:2]), p.stderr.decode(errors="replace").strip()[:200]))
+    return p.stdout
+
+
+def _kit_oaep_opts(mgf):
+    if mgf not in ("sha1", "sha256"):
+        raise FixtureError("rsa_oaep: MGF1 hash must be sha1 or sha256, not %r" % mgf)
+    return ["-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:" + mgf]
+
+
+def kit_rsa_public_key(ctx):
+    """Path of a PEM file with the public half of the stack's rsa_private_key."""
+    val = ctx.config.get("rsa_private_key")
+    if not val:
+        raise FixtureError("rsa_private_key is not set in %s" % ctx.config_path)
+    tag = "public:" + val
+    if tag not in _KIT_TMP:
+        if os.path.isfile(val):
+            pub = _kit_openssl(["pkey", "-in", val, "-pubout"])
+        else:
+            pub = _kit_openssl(["pkey", "-in", _kit_tmpfile("private:" + val, _kit_pem_private(val)), "-pubout"])
+        _kit_tmpfile(tag, pub)
+    return _KIT_TMP[tag]
+
+
+def kit_rsa_encrypt(ctx, mgf, plaintext):
+    return _kit_openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", kit_rsa_public_key(ctx)] + _kit_oaep_opts(mgf),
+                        _b(plaintext))
+
+
+def kit_b64_form(raw, form):
+    s = base64.b64encode(raw).decode()
+    if form == "b64":
+        return s
+    if form == "lines":
+        return "\n".join(s[i:i + 76] for i in range(0, len(s), 76))
+    if form == "url":
+        return s.replace("+", "-").replace("/", "_").rstrip("=")
+    raise FixtureError("Base64 form must be b64, lines or url, not %r" % form)
+
+
+def kit_user(prefix, i):
+    return {"userName": "%s%04d" % (prefix, i), "name": "User %d" % i, "orgCode": "D%d" % (i % 5),
+            "position": "staff", "employeeCode": "E%05d" % i, "employeeType": i % 4 + 1,
+            "role": "admin" if i % 100 == 1 else "user", "enable": "true",
+            "mobile": "138%08d" % i, "email": "%s%04d@example.com" % (prefix.lower(), i)}
+
+
+def kit_variable(name, ctx, home):
+    """The Kit variables above; None for any other name."""
+    head, _, rest = name.partition(":")
+    if head not in ("ts_cn", "rsa_oaep", "random_b64", "secret_mac", "kit_users", "kit_users_json"):
+        return None
+    if name in home.gen:
+        return home.gen[name]
+    if head == "ts_cn":
+        dt = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8)))
+        dt += datetime.timedelta(seconds=float(rest or 0))
+        v = dt.strftime("%Y%m%d%H%M%S") + "%03d" % (dt.microsecond // 1000)
+    elif head == "rsa_oaep":
+        parts = rest.split(":", 2)
+        if len(parts) != 3:
+            raise FixtureError("use ${rsa_oaep:sha1|sha256:b64|lines|url:PLAINTEXT}")
+        try:
+            v = kit_b64_form(kit_rsa_encrypt(ctx, parts[0], parts[2]), parts[1])
+        except ValueError as e:
+            raise FixtureError(str(e))
+    elif head == "random_b64":
+        v = base64.b64encode(secrets.token_bytes(int(rest))).decode()
+    elif head == "secret_mac":
+        mk = ctx.config.get("master_key", "")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", mk):
+            raise FixtureError("master_key (64 hex digits) not found in %s" % ctx.config_path)
+        v = hmac_sha256(bytes.fromhex(mk), rest).hex()
+    else:
+        parts = rest.split(":")
+        n, prefix = int(parts[0]), parts[1] if len(parts) > 1 else "u"
+        first = int(parts[2]) if len(parts) > 2 else 1
+        users = [kit_user(prefix, i) for i in range(first, first + n)]
+        v = users if head == "kit_users" else emit(users)
+    home.gen[name] = v
+    return v
+
+
+def kit_v1_variant_token(key, obj, variant):
+    """The authToken of a V1 Kit signer that strings the body another way (D13 fallbacks): "formdecoded" (b)
+    string values form-URL-decoded, members sorted; "received" (c) members in received order."""
+    members = [(k, v) for k, v in obj.items() if v is not None]
+    if variant == "formdecoded":
+        members = sorted(((k, urllib.parse.unquote_plus(v) if isinstance(v, str) and not isinstance(v, Num) else v)
+                          for k, v in members), key=lambda kv: kv[0].encode("utf-8"))
+    elif variant != "received":
+        raise FixtureError("kit_v1 variant must be formdecoded or received, not %r" % variant)
+    text = "&".join(kit_v1_string({k: v}) for k, v in members)
+    return base64.b64encode(hmac_sha256(_b(key) + _b(str(obj.get("timeStamp", ""))), text)).decode()
+
+
+_KIT_RSA1_KEY = (
+    "MIIG/QIBADANBgkqhkiG9w0BAQEFAASCBucwggbjAgEAAoIBgQC3pU3Ui24oMQnnRup1tQ3STTX2"
+    "yRdS2zelTDJdc3rYAXMDtXcH9n1chNQXU1enwh2An+oT5C9qgkgkh6fhty6qR8ZkAwaPhw1UR6UM"
+    "0dGKgBTmIXOCkFTpawI0aC/jf4qZ+GhQLHO7sm8gudaYYEbg18w+/Tpu2zVUJVLB6O8kkqlMT/+P"
+    "QPhZR/uh0ItYw2Do8h5jqb6NyQgl1IzkhXPBJBovogu7azQkjeubxZ8rHlQqxp/C7/AH/d2FNrDM"
+    "l6L7sT9WkLp3nSr1IO7w4vFWdKMAOfgKiVRhQeEl4shz4CFXaxAQGdW+emrdxSzkwp0H+p8Gdelo"
+    "XymkdFVp/1M1fwEui/i28Hw3BsJJsO7gtQmktl3JoTFiPveFXjPk9/eR+KUVpw5AegkNrXHE6D/A"
+    "bymOW1Sj/1ckobDbLWxSwbGLQ8BZxTSC/hz8FFgXABbr+0IrpzipJIKgyvnlAngEtOu70yMWNW/s"
+    "p351dBuxf+26tDHWV3e2XBUm7VDE8gMCAwEAAQKCAYATFHieoZHjWRz3S3XmntX9yInXxxLGSAJj"
+    "CSSecvYLZTMm6n6gdCqYJzDF76HGyzM3fuXaBTYr8bc/HF0D5X1SsbxZ/bp7xQNMg1kRmOcVZbNG"
+    "KamPoiFAUx7ahQycrU6gKp/j3Ip1sNc85jH2iOI0UBdnX/XnOJ00zd/oR6Q4/4fZZuJdZtmmpQTu"
+    "zfT8VuhFq4oevq8OmhlfnNK6l2bsZSzXUBW59ixns9sLxx9/YlpKS3Kj1TvyCJ0wTvtVdleKhAsD"
+    "VK6sVKK0UOHk9w7C8QStwObPyBc9NeihTh86EPbJ4G7KR3UlaDc4bsnx4Vw0NoiddKwm4kTx+Bwu"
+    "P2WaIJ0TF3GyIA3BPCprQrWMiaxyTVDmm61Oe3575PHraT0d5xl+Ju7li89EiB5gNEgOICD4371b"
+    "tES0cMzEbpiVEg+AFMii9ZQghxcppZIhIvuMs4uW7S+uG+OUmKb1w4tukwbF+Xuhkl2pBezdWYfg"
+    "3l3xF9rvFYhs5gfj6anjBvkCgcEA5BGYTQZUhQJ/HoCUPWujQdLEFMyRCY2rZpzYSCK9CN6X9UW2"
+    "fSD/QZ5yUof1WXg39mS0O4sO3k6u/7UQYyTAbMeIzC6BVEaWGCNcWfQ975o4WBA2r23s4VV9LgVM"
+    "9mzB3UJrVFw8HGnJ7uf63H+e4xdLsIN4BKK0oOMv9AbKA+q9JaUJhvzzkbADgmmfqWFJVAayWiH1"
+    "mYmzWLdxQlGEoxbm6hLI9M000+N+s0r5+72OKePOMDRJQET1kWKMWl13AoHBAM4i9cCAIk9FGTXz"
+    "eVk7/Jt26U4ZM2UIet+bTYxmISRkH0owJyEeOy2qbn/1p7WTexRDz6XV7T3p/GIChougML+I6s3M"
+    "dikv0zLHvVWLtYT3cGl+vj8PvclU+EcNMChwC3D0DuwZfcrH6paxM/j24wVDv5nD7S+soGHs2mnT"
+    "UV+fGenqCDsujXyYSmYzlT+FlkzB1QRvi6Z2FrxbIrsviJAbnkqd9yJ/Yc6tS2TUTbiuwTBFlDoa"
+    "U7Q4tKjYo4fC1QKBwQDVEssjSwKzsX1p1d6o82L3IB4pAGWQc1bq6yX1Xt8U5kE52QOBK87OU2Wj"
+    "TXofOH2wKK1p46TkdMZyB4tj1PYhqtlXSStyvO+FZaPmNpWWwJJbU+qDQ0PH0cK9uB4LK9iDCoaT"
+    "rghK01rhZMGuN10N9Lm2E12RlyECHr6yUZVyy2AjR2j7QF+egL8Gm/+ak1WatxbxtkBqTYfNHrUl"
+    "rFsqsz7Q+PPeIcl1HFlG0Il0c8fZwwbjajX1YXe7eEKAOkkCgcACKF+GKlExnzmKVQgaJQSZ4/7B"
+    "MIZXMmWG3atMIu2J4fpp3mMqd5SK/9O0RzAAOJD7P1J3G+wlz8Myi3A5Ge4osxgyG0fJWpTNXUXg"
+    "FVxLDgQBNrBrHJESAG+w3rR4V+PmxMc7NXEZpEoSVbyDiKILtg/VXjWnYBk1rTMEFJAvfgzZY/e+"
+    "FtioSzfMJhIT3iQanZTLPRerIGVQh2uvpem6CG/5u/mQROETNsEpRwehPUMMbE4G5aumoUlS0yGz"
+    "FBkCgcAXv7qWmJepZIDspulEEu0UKpFiW/gVCZn1O97Wt1eatp6/z2+y9JjiphoU8KbmcwgKFgmL"
+    "lPks+HHvrsUBPh07Q9cSJJr5YsuRUNnLnqThDgbYdGJtVgnOVWzW/J8vymVeelZMlCqcn7Ty9MyV"
+    "Ocspc9lvtKGU9LxB5//eDXTQy5Qad0ZzjrcSQkJu+/j0KyYOoe33oSfR2lt57C9Q7v4vAUBZbjUS"
+    "dg7YHj/xO1Z3KZqndM5Jf9qtAXWeHj7SF9A=")
+_KIT_RSA1A = (
+    "Td9JqqDxe1gtfqk9MpAm0QtJZLK0fNSEHCL0NUvVGp6fGVmQLK0xdw6zVP/ctIiNkb2Fo6I1X8Z2"
+    "D7GD5jx12yCRWJOZs+X4eYidrjnulIH8+1sMeqTvZ6Ll3RLoelOmZGtDq+FBWQLvqlWywhgEC034"
+    "e5ytmTpOiC/Kap5VQehKoTIo/tx0fDH8FSLbnlTiG1LVltkbHL8IPNW3/3afpxKqf+yCm1mOmWpx"
+    "YjNhTZu8W+378aJqb46/hr2BuwmeQvsFPrTV+ND9IwDAW57v2LIyJzlpgpg1wjnTi5IozAKgZaqZ"
+    "CwYrmTyU10oBy1ba/9e5OHaQPSJ27hP+9GlEBOuQDGHHvj89PRn3IIguKTOQMKOIFmOKBXIVxHrc"
+    "ASPaTQ48WQG+T+BL6cGs0ErOSPiR8/zfyi5zmo7BTWNQzFeZGXtaKBnHOzg8ZJPh63RePlZYcOUC"
+    "8KMEFQbH+R8WrP1+m5cWN7qh4byS7IHaihpcFayqotShCHtCjb9fjilv")
+_KIT_RSA1B = (
+    "c6ZTPFPOKoC3khpyIMMln8Oj3YbioD2Ox8vT8KGRbAPKwReKvWRLidZkVuAYywiV0li0qZ6WBWor"
+    "y88Cwc8EU1U5JN2UJv8IchYrbkS29vXPt66lhwH7fTvcPWUnh7nURPCTgls7WkId89YU/LyF3z+n"
+    "LAAAhvLWGXgC2xa30yeXSkQa8J46BY+5quinTqXWnE6on1hpTNOFca1nmtnHyrRiJH7YNCAL258C"
+    "1uO6IYltzHlf+p7za4a8B8Gr5awKY3gAGSCQVX4nqH4BVsEDmr54BCCr6IVaBDsOL5NLkvqOF0Ot"
+    "RLf1s/eCYw7ZVoRld+5aieEUmM3EEeREEAgzlcluBSPgw5VcJ1VqmMyrHHwJpxXMVQ1kpjd6FGkh"
+    "8lctG4eM5n6TtAkV2Bd/aAMPSgB8c+AOZL/Xrxw+weC1Yw00rnTKETLjkcEpAs53av9N0SS1OwjU"
+    "FUpNk3BpBTkiPmLrZuM04IiwxoM0recM59nt5rk5yOKZIW6dve1+BkZG")
+_KIT_RSA1_RESULTS = []
+
+
+def kit_rsa_selftest():
+    """RSA-1 (security.md §11): the `openssl pkeyutl` OAEP options used by ${rsa_oaep:...} decrypt RSA-1a only
+    with MGF1-SHA1 and RSA-1b only with MGF1-SHA256; an encrypt/decrypt round trip works for both."""
+    if _KIT_RSA1_RESULTS:
+        return list(_KIT_RSA1_RESULTS)
+    out = []
+    try:
+        key = _kit_tmpfile("rsa1-private", _kit_pem_private(_KIT_RSA1_KEY))
+        pub = _kit_tmpfile("rsa1-public", _kit_openssl(["pkey", "-in", key, "-pubout"]))
+        for vec, ct, good in (("RSA-1a", _KIT_RSA1A, "sha1"), ("RSA-1b", _KIT_RSA1B, "sha256")):
+            for mgf in ("sha1", "sha256"):
+                name = "%s MGF1-%s" % (vec, mgf.upper())
+                try:
+                    pt = _kit_openssl(["pkeyutl", "-decrypt", "-inkey", key] + _kit_oaep_opts(mgf), base64.b64decode(ct))
+                    err = None if mgf == good and pt == b"test-client-secret-0001" else "decrypted to %r" % pt
+                except ValueError as e:
+                    err = None if mgf != good else str(e)
+                out.append((name, err))
+        for mgf in ("sha1", "sha256"):
+            ct = _kit_openssl(["pkeyutl", "-encrypt", "-pubin", "-inkey", pub] + _kit_oaep_opts(mgf), b"round-trip")
+            pt = _kit_openssl(["pkeyutl", "-decrypt", "-inkey", key] + _kit_oaep_opts(mgf), ct)
+            out.append(("RSA-1 round trip MGF1-%s" % mgf.upper(),
+                        None if pt == b"round-trip" and len(ct) == 384 else "got %r, %d bytes" % (pt, len(ct))))
+    except Exception as e:  # noqa: BLE001 - report anything
+        out.append(("RSA-1", "exception: %s" % e))
+    _KIT_RSA1_RESULTS.extend(out)
+    return out
 
 
 # ============================================================================ matching
@@ -758,14 +991,91 @@ def sql_norm(v):
     return v
 
 
+class _PsqlSession:
+    """One long-lived psql per database (starting psql costs far more than a query): each call sends the
+    SQL, then `\\echo` and `\\warn` markers, and reads both streams up to them. ON_ERROR_STOP makes psql
+    exit at the first error, like `psql -c` would; the session is then started anew on the next call."""
+
+    def __init__(self, env):
+        self.env = env
+        self.proc = None
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def _start(self):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-v", "ON_ERROR_STOP=1"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        self.bufs = {self.proc.stdout.fileno(): b"", self.proc.stderr.fileno(): b""}
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def _read_until(self, fd, marker, deadline):
+        """Bytes before the marker line, or (bytes so far, False) at EOF."""
+        while True:
+            i = self.bufs[fd].find(marker)
+            if i >= 0:
+                out, self.bufs[fd] = self.bufs[fd][:i], self.bufs[fd][i + len(marker):]
+                return out, True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FixtureError("psql did not answer within 30 s")
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    out, self.bufs[fd] = self.bufs[fd], b""
+                    return out, False
+                self.bufs[fd] += chunk
+
+    def query(self, sql):
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+            self.n += 1
+            marker = ("--koogate-runner-%d-%s--" % (self.n, secrets.token_hex(4))).encode()
+            try:
+                self.proc.stdin.write(sql.encode("utf-8") + b"\n;\n\\echo " + marker + b"\n\\warn " + marker + b"\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass
+            deadline = time.monotonic() + 30
+            try:
+                out, ok = self._read_until(self.proc.stdout.fileno(), marker + b"\n", deadline)
+                err, _ = self._read_until(self.proc.stderr.fileno(), marker + b"\n", deadline) if ok else \
+                    (self._read_until(self.proc.stderr.fileno(), b"\0never\0", time.monotonic() + 5)[0], False)
+            except FixtureError:
+                self.close()
+                raise
+            if not ok:      # notices on stderr are not errors; an error ends psql (ON_ERROR_STOP)
+                self.close()
+                raise FixtureError("psql failed for %r: %s" % (sql, err.decode(errors="replace").strip() or "psql exited"))
+            return out.decode("utf-8")
+
+
+_PSQL_SESSIONS = {}
+_PSQL_LOCK = threading.Lock()
+
+
+def _close_psql_sessions():
+    for sess in _PSQL_SESSIONS.values():
+        sess.close()
+
+
 def psql(ctx, sql):
-    cmd = ["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", "-R", "\x1e", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    """Rows of the SQL (the last statement's), each a list of text cells ("" for NULL)."""
     env = dict(os.environ)
     env.update(ctx.pg_env)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=30)
-    if p.returncode != 0:
-        raise FixtureError("psql failed for %r: %s" % (sql, p.stderr.decode(errors="replace").strip()))
-    out = p.stdout.decode("utf-8")
+    key = tuple(sorted(ctx.pg_env.items()))
+    with _PSQL_LOCK:
+        if not _PSQL_SESSIONS:
+            import atexit
+            atexit.register(_close_psql_sessions)
+        sess = _PSQL_SESSIONS.setdefault(key, _PsqlSession(env))
+    out = sess.query(sql)
     if out.endswith("\n"):
         out = out[:-1]
     if out == "":
@@ -780,6 +1090,8 @@ def check_db(ctx, checks):
         deadline = time.monotonic() + float(chk.get("wait_s", 0))
         while True:
             rows = psql(ctx, sql)
+            for col in chk.get("unseal", []):   # sealed bytea columns (hex) -> plaintext, see lc_unseal
+                rows = [[lc_unseal(ctx, c) if j == col else c for j, c in enumerate(r)] for r in rows]
             e = []
             if "rows" in chk:
                 want = chk["rows"]
@@ -799,6 +1111,335 @@ def check_db(ctx, checks):
         if e:
             errs.append("db %r -> %s: %s" % (sql, json.dumps(rows, ensure_ascii=False)[:300], "; ".join(e)))
     return errs
+
+
+# ============================================================================ lifecycle, V1, Query Order and usage fixtures
+# Features for v2_lifecycle*, v1_*, query_order* and usage* fixtures (tests/fixtures/README.md, "Steps
+# other than requests"):
+#   case kinds    "command" (a shell command, an argv, or {"koogate": [...]} for $KOOGATE_BUILD/koogate, run
+#                 with the stack's environment) and "sql" (statements run with psql), besides "request"
+#   request       "target": "fake" (the fake KooGallery gateway over HTTPS, verified with the test CA),
+#                 "stack": "variant" (the whole case against the second stack given by --variant-env),
+#                 "raw_query" (appended as is); V1 sign options "token_plus" (a timeStamp whose authToken
+#                 holds a '+', sent unencoded), "raw": [names] (those values keep '+' unencoded and are
+#                 signed that way: only the percent-decoding variant of D42 verifies) and "form": [names]
+#                 (form-encoded: a space is sent as '+')
+#   case          "requires": ["fake", "variant", "config.KEY=VALUE"] (skipped when missing; also for a whole
+#                 file), "poll_s": N (re-run until it passes)
+#   let           {"$encrypt": {...}}, {"$decrypt": {...}}, {"$b64": text|value}, {"$json": value},
+#                 {"$sha256": text}, {"$time": {...}}, {"$sql": "SELECT ..."} (first cell)
+#   variables     ${fake_url}, ${fake_fallback_url}, ${fake_port}, ${closed_port}, ${build},
+#                 ${v1_ts} / ${v1_ts:SECONDS}, ${time:SECONDS:STRFTIME}
+#   expect        "exit", "stdout", "stderr", "json" (stdout as JSON) for commands; "rows", "error" for sql;
+#                 "fake_usage"; db "unseal"; decrypt_app_info on a top-level appInfo, with "capture"
+
+import ssl  # noqa: E402 - only the fake gateway speaks TLS
+
+_LC_ALNUM = string.ascii_letters + string.digits
+
+
+def lc_utc(offset_s=0.0):
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=float(offset_s))
+
+
+def lc_v1_ts(dt):
+    return dt.strftime("%Y%m%d%H%M%S") + "%03d" % (dt.microsecond // 1000)
+
+
+def lc_free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def lc_variable(name, ctx, home):
+    """The extra ${...} variables, or None."""
+    if name in ("fake_url", "fake_fallback_url", "fake_port"):
+        if not ctx.fake_url:
+            raise FixtureError("${%s}: the stack has no fake KooGallery gateway (KOOGATE_FAKE_URL)" % name)
+        if name == "fake_port":
+            return str(urllib.parse.urlsplit(ctx.fake_url).port)
+        return ctx.fake_url if name == "fake_url" else ctx.fake_fallback_url
+    if name == "closed_port":          # nothing listens there: connections are refused
+        if name not in home.gen:
+            home.gen[name] = str(lc_free_port())
+        return home.gen[name]
+    if name == "build":
+        return ctx.build
+    if name == "v1_ts" or name.startswith("v1_ts:"):
+        return lc_v1_ts(lc_utc(name[6:] or 0))
+    if name.startswith("time:"):
+        _, off, fmt = name.split(":", 2)
+        return lc_utc(off).strftime(fmt)
+    return None
+
+
+def lc_encrypt(spec, ctx):
+    key = resolve_key(spec.get("key"), ctx, ctx.basic_key)
+    et = str(spec.get("type", 1))
+    plain = spec["plain"]
+    want = spec.get("contains")
+    for _ in range(500):
+        iv = spec.get("iv") or "".join(secrets.choice(_LC_ALNUM) for _ in range(16))
+        out = aes_encrypt(key, et, plain, iv)
+        if not want or want in out[16:]:
+            return out
+        if spec.get("iv"):
+            break
+    raise FixtureError("$encrypt: no ciphertext containing %r" % want)
+
+
+def lc_eval(v, ctx):
+    """let values: {"$op": arg} objects are evaluated (after variable substitution)."""
+    if isinstance(v, list):
+        return [lc_eval(x, ctx) for x in v]
+    if not (isinstance(v, dict) and len(v) == 1 and next(iter(v)).startswith("$")):
+        return v
+    op, arg = next(iter(v.items()))
+    arg = lc_eval(arg, ctx)
+    if op == "$encrypt":     # {"plain", "type": 1|2, "key": "$basic"|literal, "iv": fixed, "contains": "+"}
+        return lc_encrypt(arg, ctx)
+    if op == "$decrypt":     # {"value", "type", "key"}
+        return aes_decrypt(resolve_key(arg.get("key"), ctx, ctx.basic_key), str(arg.get("type", 1)), arg["value"])
+    if op == "$b64":         # text, or any other value as compact JSON
+        return base64.b64encode(_b(arg if isinstance(arg, str) else emit(arg))).decode()
+    if op == "$json":
+        return emit(arg)
+    if op == "$sha256":      # hex SHA-256 of the UTF-8 text (e.g. the metering_sn of MSN-1)
+        return hashlib.sha256(_b(arg)).hexdigest()
+    if op == "$time":        # {"offset_s": N, "floor_s": 3600, "format": "%Y-%m-%dT%H:%M:%SZ"}
+        t = lc_utc(arg.get("offset_s", 0)).timestamp()
+        if arg.get("floor_s"):
+            t -= t % int(arg["floor_s"])
+        return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(arg.get("format", "%Y-%m-%dT%H:%M:%SZ"))
+    if op == "$sql":
+        rows = psql(ctx, arg)
+        return rows[0][0] if rows and rows[0] else None
+    return v
+
+
+def lc_unseal(ctx, cell):
+    """koogate's sealed bytea (hex, as psql prints it): 12-byte nonce || AES-256-GCM ciphertext || 16-byte
+    tag, master_key from koogate.conf. GCM encrypts with CTR from counter block nonce || 00000002, so
+    `openssl enc -aes-256-ctr` recovers the plaintext (the tag is not checked here)."""
+    if cell in (None, ""):
+        return cell
+    h = cell[2:] if cell.startswith("\\x") else cell
+    try:
+        data = bytes.fromhex(h)
+        key = bytes.fromhex(ctx.config.get("master_key", ""))
+    except ValueError:
+        return "<not hex: %s>" % cell[:40]
+    if len(data) < 28 or len(key) != 32:
+        return "<cannot unseal %d bytes>" % len(data)
+    p = subprocess.run(["openssl", "enc", "-d", "-aes-256-ctr", "-K", key.hex(), "-iv", (data[:12] + b"\0\0\0\2").hex(),
+                        "-nosalt"], input=data[12:-16], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        return "<openssl: %s>" % p.stderr.decode(errors="replace").strip()
+    return p.stdout.decode("utf-8", "replace")
+
+
+def lc_fake_get(ctx, path):
+    if not ctx.fake_url:
+        raise FixtureError("the stack has no fake KooGallery gateway (KOOGATE_FAKE_URL)")
+    resp = http_request("GET", ctx.fake_url + path, [("Accept", "application/json")], None, cafile=ctx.fake_ca)
+    if resp.status != 200 or resp.json() is None:
+        raise FixtureError("fake %s: HTTP %d %s" % (path, resp.status, resp.excerpt(200)))
+    return resp.json()
+
+
+def lc_check_fake_usage(ctx, checks):
+    """[{"sql": "SELECT metering_sn ...", "count": 1, "n": 250}] or [{"sn": "...", "count": 0}]: how often
+    the fake accepted each record (in an accepted batch)."""
+    errs = []
+    got = lc_fake_get(ctx, "/_usage").get("records", {})
+    for chk in checks:
+        sns = [chk["sn"]] if "sn" in chk else [r[0] for r in psql(ctx, chk["sql"])]
+        if "n" in chk and len(sns) != int(chk["n"]):
+            errs.append("fake_usage: %d records selected, expected %d" % (len(sns), int(chk["n"])))
+        want = int(chk.get("count", 1))
+        bad = [(sn, int(got.get(sn, 0))) for sn in sns if int(got.get(sn, 0)) != want]
+        if bad:
+            errs.append("fake_usage: %d of %d records not received exactly %d time(s), e.g. %s x%d"
+                        % (len(bad), len(sns), want, bad[0][0], bad[0][1]))
+    return errs
+
+
+def lc_app_info_entries(obj):
+    """queryInstance info[], or the top-level instanceId/appInfo of a V1 newInstance answer."""
+    if isinstance(obj, dict) and "info" not in obj and isinstance(obj.get("appInfo"), dict):
+        return [{"instanceId": obj.get("instanceId"), "appInfo": obj["appInfo"]}]
+    return None
+
+
+def lc_capture_app_info(spec, resp, ctx, file_scope):
+    """decrypt_app_info {"capture": {"var": "userName"|"password"}}: plaintexts of the first entry."""
+    obj = resp.json()
+    entries = lc_app_info_entries(obj) or (obj.get("info") if isinstance(obj, dict) else None) or []
+    errs = []
+    for var, field in spec.get("capture", {}).items():
+        try:
+            file_scope.values[var] = aes_decrypt(ctx.basic_key, obj.get("encryptType", "1"), entries[0]["appInfo"][field])
+        except (IndexError, KeyError, TypeError, ValueError) as e:
+            errs.append("capture %s: cannot decrypt appInfo.%s: %s" % (var, field, e))
+    return errs
+
+
+class CmdResult:
+    def __init__(self, argv, rc, out, err, elapsed):
+        self.argv, self.rc, self.stdout, self.stderr, self.elapsed = argv, rc, out, err, elapsed
+
+    def view(self):
+        try:
+            j = parse_json(self.stdout)
+        except JsonError:
+            j = None
+        return {"exit": self.rc, "stdout": self.stdout, "stderr": self.stderr, "json": j}
+
+
+def lc_run_command(cmd, ctx):
+    env = dict(os.environ)
+    env.update(ctx.env)
+    env.update({k: str(v) for k, v in cmd.get("env", {}).items()})
+    if "koogate" in cmd:
+        argv = [os.path.join(ctx.build, "koogate")] + [str(a) for a in cmd["koogate"]]
+    elif "sh" in cmd:
+        argv = ["bash", "-c", cmd["sh"]]
+    else:
+        argv = [str(a) for a in cmd["argv"]]
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, input=_b(cmd.get("stdin", "")), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=env, timeout=float(cmd.get("timeout_s", 120)), cwd=os.path.dirname(HERE))
+    except subprocess.TimeoutExpired:
+        return CmdResult(argv, None, "", "timed out after %ss" % cmd.get("timeout_s", 120), time.monotonic() - t0)
+    return CmdResult(argv, p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"),
+                     time.monotonic() - t0)
+
+
+def _lc_text_match(exp, text, what):
+    if isinstance(exp, str):
+        return [] if re.search(exp, text) else ["%s does not match /%s/" % (what, exp)]
+    return [what + e[1:] for e in match(exp, text)]
+
+
+def lc_check_command(exp, res):
+    errs = []
+    want = exp.get("exit", 0)
+    if res.rc is None or (res.rc not in want if isinstance(want, list) else res.rc != want):
+        errs.append("exit status %s, expected %s" % (res.rc, want))
+    for stream in ("stdout", "stderr"):
+        if stream in exp:
+            errs.extend(_lc_text_match(exp[stream], getattr(res, stream), stream))
+    if "json" in exp:
+        errs.extend(match(exp["json"], res.view()["json"], "$stdout"))
+    if "max_ms" in exp and res.elapsed * 1000 > exp["max_ms"]:
+        errs.append("took %.0f ms, limit %d ms" % (res.elapsed * 1000, exp["max_ms"]))
+    return errs
+
+
+def lc_exec_case(case, scope, ctx, exp, n, conc):
+    """A "command" or "sql" case: (errors, the pseudo-response the captures read)."""
+    if "sql" in case:
+        stmts = subst(case["sql"], scope, ctx)
+        rows = []
+        try:
+            for s in stmts if isinstance(stmts, list) else [stmts]:
+                rows = psql(ctx, s)
+        except FixtureError as e:
+            if "error" not in exp:
+                raise
+            return _lc_text_match(exp["error"], str(e), "error"), {"rows": [], "error": str(e)}
+        if "error" in exp:
+            return ["the statement succeeded (%s), expected an error" % json.dumps(rows)[:200]], {"rows": rows}
+        errs = match([[sql_norm(c) for c in r] for r in exp["rows"]], rows, "rows") if isinstance(exp.get("rows"), list) \
+            else (["%d rows, expected %d" % (len(rows), exp["rows"])] if isinstance(exp.get("rows"), int) and len(rows) != exp["rows"] else [])
+        return errs, {"rows": rows}
+
+    def one(i):
+        it = Scope(scope, gen_home=False, values={"rep": str(i), "rep_uuid": str(uuid.uuid4())})
+        return lc_run_command(subst(case["command"], it, ctx), ctx)
+
+    if n == 1:
+        results = [one(0)]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as ex:
+            results = list(ex.map(one, range(n)))
+    errs = []
+    for i, res in enumerate(results):
+        e = lc_check_command(exp, res)
+        if e:
+            out = (res.stdout.strip() + " | " + res.stderr.strip()).strip(" |")
+            errs.append(("" if n == 1 else "[%d] " % i) + "; ".join(e) + " <- " + (out[-600:] or "(no output)"))
+            if ctx.verbose:
+                sys.stdout.write("    command: %s\n" % " ".join(shlex.quote(a) for a in res.argv))
+    return errs, results[0].view()
+
+
+def lc_run_special(case, file_scope, ctx):
+    """A command or sql case, with let, repeat, db checks and captures like a request case."""
+    scope = Scope(file_scope, gen_home=True)
+    for k, v in case.get("let", {}).items():
+        scope.values[k] = lc_eval(subst(v, scope, ctx), ctx)
+    exp = subst(case.get("expect", {}), scope, ctx)
+    errs, view = lc_exec_case(case, scope, ctx, exp, int(case.get("repeat", 1)), max(1, int(case.get("concurrency", 1))))
+    if not errs and exp.get("db"):
+        errs.extend(check_db(ctx, exp["db"]))
+    if not errs and exp.get("fake_usage"):
+        errs.extend(lc_check_fake_usage(ctx, exp["fake_usage"]))
+    capture = dict(case.get("capture", {}))
+    capture.update(exp.get("capture", {}))
+    for var, p in capture.items():
+        found, v = get_path(view, p)
+        if not found:
+            errs.append("capture %s: %s not in the result" % (var, p))
+        else:
+            file_scope.values[var] = v
+    for var, rx in exp.get("capture_regex", {}).items():
+        m = re.search(rx, view.get("stdout", "") + "\n" + view.get("stderr", ""))
+        if not m:
+            errs.append("capture %s: /%s/ not in the output" % (var, rx))
+        else:
+            file_scope.values[var] = m.group(1) if m.groups() else m.group(0)
+    return errs
+
+
+def lc_unmet(case, ctx):
+    """Why a case (or file) cannot run on this stack, or None."""
+    for r in case.get("requires", []):
+        if r == "fake" and not ctx.fake_url:
+            return "needs the fake KooGallery gateway (KOOGATE_FAKE_URL in stack.env)"
+        if r == "variant" and ctx.variant is None:
+            return "needs the variant stack (--variant-env)"
+        if r.startswith("config."):        # "config.usage_info=1": koogate.conf must say so
+            k, _, v = r[7:].partition("=")
+            if ctx.config.get(k) != v:
+                return "needs %s = %s in %s (tests/run.sh sets it)" % (k, v, ctx.config_path)
+    return None
+
+
+def lc_run_case(case, file_scope, ctx, state, fname, run_request):
+    """Wraps the request runner: variant stack, fake target defaults, command/sql kinds, poll_s."""
+    req = case.get("request", {})
+    if isinstance(req, dict) and req.get("stack") == "variant":
+        if ctx.variant is None:
+            return ["the variant stack is not configured (--variant-env)"]
+        ctx = ctx.variant
+    if isinstance(req, dict) and req.get("target") == "fake":
+        exp = {"strict": False, "body_sign": False}
+        exp.update(case.get("expect", {}))
+        case = dict(case, expect=exp)
+    deadline = time.monotonic() + float(case.get("poll_s", 0))
+    while True:
+        if "command" in case or "sql" in case:
+            errs = lc_run_special(case, file_scope, ctx)
+        else:
+            errs = run_request(case, file_scope, ctx, state, fname)
+        if not errs or time.monotonic() >= deadline:
+            return errs
+        time.sleep(0.25)
 
 
 # ============================================================================ running cases
@@ -824,6 +1465,13 @@ class Context:
             except OSError:
                 pass
         self.verbose = False
+        # lifecycle/usage fixtures: the stack's environment for commands, the fake gateway, a variant stack
+        self.env = {k: v for k, v in env.items() if k.startswith(("KOOGATE_", "PG"))}
+        self.build = env.get("KOOGATE_BUILD") or os.path.join(os.path.dirname(HERE), "build")
+        self.fake_url = env.get("KOOGATE_FAKE_URL", "").rstrip("/")
+        self.fake_fallback_url = env.get("KOOGATE_FAKE_FALLBACK_URL", "").rstrip("/")
+        self.fake_ca = env.get("KOOGATE_FAKE_CA") or None
+        self.variant = None
 
 
 class CaseState:
@@ -842,20 +1490,31 @@ def resolve_key(spec, ctx, default):
     return spec
 
 
-def encode_query(pairs):
-    return "&".join("%s=%s" % (urllib.parse.quote(str(k), safe=""), urllib.parse.quote(str(v), safe="")) for k, v in pairs)
+def encode_query(pairs, raw=(), form=()):
+    """Percent-encodes every name and value; the values of the names in raw keep '+' unencoded, those in
+    form are form-encoded (a space becomes '+', as Java's URLEncoder does)."""
+    def value(k, v):
+        if k in form:
+            return urllib.parse.quote_plus(str(v), safe="")
+        return urllib.parse.quote(str(v), safe="+" if k in raw else "")
+    return "&".join("%s=%s" % (urllib.parse.quote(str(k), safe=""), value(k, v)) for k, v in pairs)
 
 
 def build_and_send(case, scope, ctx, state, fname):
     """Builds one request (signing it now) and sends it. Returns (request_info, Response)."""
     req = subst(case.get("request", {}), scope, ctx)
-    sign = req.get("sign", "v2")
+    fake = req.get("target") == "fake"     # the fake KooGallery gateway: plain GET/POST, no signature
+    sign = req.get("sign", "none" if fake else "v2")
     if isinstance(sign, str):
         sign = {"scheme": sign}
     scheme = sign.get("scheme", "v2")
-    method = req.get("method") or ("GET" if scheme == "v1" else "POST")
+    method = req.get("method") or ("GET" if scheme == "v1" or fake else "POST")
     path = req.get("path", "")
-    if path.startswith("^"):  # absolute path on the server, not relative to the production URL
+    if fake:
+        if not ctx.fake_url:
+            raise FixtureError("the stack has no fake KooGallery gateway (KOOGATE_FAKE_URL)")
+        url = ctx.fake_url + path
+    elif path.startswith("^"):  # absolute path on the server, not relative to the production URL
         url = ctx.base + path[1:]
     else:
         url = ctx.url + path
@@ -930,12 +1589,22 @@ def build_and_send(case, scope, ctx, state, fname):
         if "timeStamp" not in omit and not any(k == "timeStamp" for k, _ in query):
             dt = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(milliseconds=int(sign.get("timestamp_offset_ms", 0)))
             query.append(("timeStamp", dt.strftime("%Y%m%d%H%M%S") + "%03d" % (dt.microsecond // 1000)))
+            if sign.get("token_plus"):   # step back a millisecond at a time until the authToken holds a '+'
+                for _ in range(5000):
+                    if "+" in v1_auth_token(key, [(str(k), str(v)) for k, v in query]):
+                        break
+                    dt -= datetime.timedelta(milliseconds=1)
+                    query[-1] = ("timeStamp", dt.strftime("%Y%m%d%H%M%S") + "%03d" % (dt.microsecond // 1000))
         if "authToken" not in omit:
             tok = sign.get("authToken") or v1_auth_token(key, [(str(k), str(v)) for k, v in query])
             query.append(("authToken", tok))
+        info["raw"] = set(sign.get("raw", [])) | ({"authToken"} if sign.get("token_plus") else set())
+        info["form"] = set(sign.get("form", []))
     elif scheme == "kit":
         key = resolve_key(sign.get("key"), ctx, ctx.kit_key)
         xs = kit_xsign(key, nonce, ts_ms, payload(sign.get("payload", "canonical")))
+        if sign.get("signature_case") == "upper":   # §3: x-sign is compared case-insensitively
+            xs = xs.upper()
         if "signature" in sign:
             xs = sign["signature"]
         for k, v in (("x-sign", xs), ("x-timestamp", str(ts_ms)), ("x-nonce", nonce)):
@@ -946,7 +1615,10 @@ def build_and_send(case, scope, ctx, state, fname):
         key = resolve_key(sign.get("key"), ctx, ctx.kit_key)
         obj = parse_json(payload_src)
         if "authToken" not in omit:
-            headers.append(("authToken", sign.get("authToken") or kit_v1_auth_token(key, obj)))
+            if sign.get("variant"):   # D13 fallbacks "formdecoded" | "received" (Kit fixtures section)
+                headers.append(("authToken", kit_v1_variant_token(key, obj, sign["variant"])))
+            else:
+                headers.append(("authToken", sign.get("authToken") or kit_v1_auth_token(key, obj)))
     elif scheme == "none":
         pass
     else:
@@ -957,12 +1629,15 @@ def build_and_send(case, scope, ctx, state, fname):
     if not any(k.lower() == "accept" for k, _ in headers):
         headers.append(("Accept", "application/json"))
     if query:
-        url += ("&" if "?" in url else "?") + encode_query(query)
+        url += ("&" if "?" in url else "?") + encode_query(query, info.pop("raw", ()), info.pop("form", ()))
+    if req.get("raw_query"):   # sent exactly as written (e.g. a published request with unencoded '+')
+        url += ("&" if "?" in url else "?") + req["raw_query"]
     if "nonce" in info:
         with state.lock:
             state.nonces[case["name"]] = info["nonce"]
     info["url"] = url
-    resp = http_request(method, url, headers, body, timeout=float(req.get("timeout_s", 30)))
+    resp = http_request(method, url, headers, body, timeout=float(req.get("timeout_s", 30)),
+                        cafile=ctx.fake_ca if fake else None)
     return info, resp
 
 
@@ -1050,7 +1725,7 @@ def check_app_info(spec, resp, ctx):
     if et not in ("1", "2"):
         errs.append("encryptType %s is not \"1\" or \"2\"" % emit(et))
         return errs
-    info = obj.get("info")
+    info = lc_app_info_entries(obj) or obj.get("info")   # V1 newInstance: the top-level appInfo
     if not isinstance(info, list) or not info:
         return ["no info[] entries to decrypt"]
     expect_by_id = spec.get("expect", {})
@@ -1098,10 +1773,14 @@ def check_app_info(spec, resp, ctx):
 
 def run_case(case, file_scope, ctx, state, fname):
     """Returns a list of error strings (empty = pass)."""
+    return lc_run_case(case, file_scope, ctx, state, fname, run_request_case)
+
+
+def run_request_case(case, file_scope, ctx, state, fname):
     scope = Scope(file_scope, gen_home=True)
     if "let" in case:
         for k, v in case["let"].items():
-            scope.values[k] = subst(v, scope, ctx)
+            scope.values[k] = lc_eval(subst(v, scope, ctx), ctx)
     n = int(case.get("repeat", 1))
     conc = max(1, int(case.get("concurrency", 1)))
     exp_raw = case.get("expect", {})
@@ -1133,6 +1812,8 @@ def run_case(case, file_scope, ctx, state, fname):
         e = check_response(case, exp, resp, info, ctx)
         if not e and exp.get("decrypt_app_info"):
             e = check_app_info(exp["decrypt_app_info"], resp, ctx)
+            if not e and isinstance(exp["decrypt_app_info"], dict) and first_ok is None:
+                e = lc_capture_app_info(exp["decrypt_app_info"], resp, ctx, file_scope)
         if e:
             detail = "HTTP %d %s" % (resp.status, resp.excerpt())
             errs.append(prefix + "; ".join(e) + " <- " + detail)
@@ -1155,6 +1836,8 @@ def run_case(case, file_scope, ctx, state, fname):
                 errs.append("%s differs across the %d responses: %s" % (p, n, ", ".join(sorted(vals))[:300]))
     if not errs and exp.get("db"):
         errs.extend(check_db(ctx, exp["db"]))
+    if not errs and exp.get("fake_usage"):
+        errs.extend(lc_check_fake_usage(ctx, exp["fake_usage"]))
     capture = dict(case.get("capture", {}))
     capture.update(exp.get("capture", {}))
     if capture:
@@ -1209,6 +1892,8 @@ def main(argv):
     ap.add_argument("--only", action="append", default=[], help="run only cases whose file:name contains TEXT")
     ap.add_argument("--selftest", action="store_true", help="only check the signer against the spec vectors")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--variant-env", help="stack.env of a second stack on the same database with other settings "
+                                          "(cases with \"requires\": [\"variant\"]; tests/run.sh starts one)")
     args = ap.parse_args(argv)
 
     bad = [(n, e) for n, e in selftest() if e]
@@ -1229,6 +1914,11 @@ def main(argv):
         env.update(read_env_file(args.env))
     ctx = Context(env)
     ctx.verbose = args.verbose
+    if args.variant_env:
+        venv = dict(os.environ)
+        venv.update(read_env_file(args.variant_env))
+        ctx.variant = Context(venv)
+        ctx.variant.verbose = args.verbose
     if not ctx.url or not ctx.basic_key:
         print("fixture_runner: KOOGATE_URL and KOOGATE_BASIC_KEY are required (use --env VAR/stack.env)", file=sys.stderr)
         return 2
@@ -1242,11 +1932,15 @@ def main(argv):
             print("FAIL %s:(load): %s" % (fname, e))
             failed += 1
             continue
+        unmet = lc_unmet(data, ctx)
+        if unmet:
+            print("skip %s: %s" % (fname, unmet))
+            continue
         state = CaseState()
         file_scope = Scope(None, gen_home=True)
         try:
             for k, v in data.get("vars", {}).items():
-                file_scope.values[k] = subst(v, file_scope, ctx)
+                file_scope.values[k] = lc_eval(subst(v, file_scope, ctx), ctx)
         except FixtureError as e:
             print("FAIL %s:(vars): %s" % (fname, e))
             failed += 1
@@ -1255,8 +1949,8 @@ def main(argv):
             label = "%s:%s" % (fname, case["name"])
             if args.only and not any(o in label for o in args.only):
                 continue
-            if case.get("skip"):
-                print("skip %s: %s" % (label, case["skip"]))
+            if case.get("skip") or lc_unmet(case, ctx):
+                print("skip %s: %s" % (label, case.get("skip") or lc_unmet(case, ctx)))
                 continue
             t0 = time.monotonic()
             try:

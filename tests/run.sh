@@ -2,7 +2,10 @@
 # tests/run.sh — what `make test` runs after the build:
 #   1. the C unit tests (`make unit`);
 #   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>
-#      (tools/stack.sh start), the data fixtures (tests/fixture_runner.py), stack stop.
+#      (tools/stack.sh start, with usage_info = 1), a second "variant" node of the same server on the
+#      same database in var/test-<server>-variant (basic key `xxxxxxx`, v1_max_age = 0, usage_info = 0:
+#      the published V1-A request of security.md §11 verifies there), the data fixtures
+#      (tests/fixture_runner.py --variant-env), stack stop.
 # Stacks are always stopped on exit. On failures the web server's error log tail is printed.
 # Ends with one overall line "N passed, N failed"; exit status 0 only if nothing failed.
 #
@@ -77,7 +80,7 @@ for server in $SERVERS; do
     rm -rf "$var"
     STARTED+=("$var")
     t0=$(date +%s)
-    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" 2>&1 | tee "$TMP/start-$server.out"; then
+    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 2>&1 | tee "$TMP/start-$server.out"; then
         :
     fi
     if [ ! -f "$var/stack.env" ]; then
@@ -89,8 +92,27 @@ for server in $SERVERS; do
         SUMMARY+=("$(printf '%-22s %s' "fixtures/$server" "stack did not start")")
         continue
     fi
-    python3 tests/fixture_runner.py --env "$var/stack.env" "${RUNNER_ARGS[@]}" 2>&1 | tee "$TMP/fixtures-$server.out"
+    # The variant node: same server, same database, other settings (fixtures with "requires": ["variant"]).
+    variant="$var-variant"
+    tools/stack.sh stop --var "$variant" >/dev/null 2>&1 || true
+    rm -rf "$variant"
+    STARTED+=("$variant")
+    VARIANT_ARGS=()
+    if tools/stack.sh start --server "$server" --var "$variant" --build "$BUILD" --db-from "$var" \
+            --set basic_keys=xxxxxxx --set v1_max_age=0 --set usage_info=0 >"$TMP/start-$server-variant.out" 2>&1; then
+        VARIANT_ARGS=(--variant-env "$variant/stack.env")
+    else
+        echo "FAIL $server: the variant node did not start (its fixtures are skipped)"
+        tail -n 20 "$TMP/start-$server-variant.out"
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    fi
+    python3 tests/fixture_runner.py --env "$var/stack.env" ${VARIANT_ARGS[@]+"${VARIANT_ARGS[@]}"} "${RUNNER_ARGS[@]}" 2>&1 \
+        | tee "$TMP/fixtures-$server.out"
     rc=${PIPESTATUS[0]}
+    # The variant shares this stack's PostgreSQL: stop it before anything restarts the stack.
+    if [ "${KOOGATE_TEST_KEEP:-0}" != 1 ]; then
+        tools/stack.sh stop --var "$variant" >/dev/null 2>&1 || true
+    fi
     tally "fixtures/$server" "$TMP/fixtures-$server.out" "$rc"
     if [ "$rc" -ne 0 ]; then
         # shellcheck disable=SC1091

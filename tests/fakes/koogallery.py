@@ -9,15 +9,22 @@ recorded MOCKPERIODYEARNEW response, and can be told to fail.
 
   koogallery.py --port P --cert C --key K --ak AK --sk SK
   GET  /_control?fail=500&times=2   next 2 Query Order calls answer HTTP 500
-  GET  /_control?fail=MKT.0250      answer that code (HTTP 406)
-  GET  /_requests                   JSON list of the calls received so far
+  GET  /_control?fail=MKT.0250      answer that code, with its HTTP status of usage-and-open-api.md §5
+                                    (MKT.0250 406, MKT.015x 401, MKT.0101/0199 400, others 500)
+  GET  /_control?fail=500&times=1&order=ID   the same, only for Query Order calls with that orderId
+                                    (targeted failures do not depend on which call comes next)
+  GET  /_requests                   JSON list of the calls received so far (path, query, host,
+                                    verified, problem, answer: the HTTP status sent)
   POST /api/mkp-openapi-public/global/v1/isv/usage-data   the new usage push: checks the
        signature/ts/nonce headers over the exact body (security.md §10, --usage-key), that the body is
        compact with sorted keys (D35), every field's format and the 100-record limit; records each
        metering_sn it accepts.
   GET  /_control?usage_fail=500|MKT.0250&times=N   fail the next N pushes
   GET  /_control?reject_sn=SN       refuse (MKT.9002) any batch holding that record
-  GET  /_usage                      {"records": {metering_sn: times received}, "batches": N}
+  GET  /_usage                      {"records": {metering_sn: times received}, "batches": N,
+                                     "posts": N (every push received, failed ones included),
+                                     "hosts": {Host header: accepted batches}}
+  GET  /_control?reset=1            forget requests, usage records, counters and every failure setting
 """
 import argparse, base64, datetime, hashlib, hmac, json, re, ssl, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,8 +32,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 RECORDED = json.loads('{"resultCode":"MKT.0000","resultMsg":"Success","orderInfo":{"orderId":"MOCKPERIODYEARNEW","orderType":"NEW","createTime":"20241121090846","orderLine":[{"orderLineId":"MOCKPERIODYEARNEW-000001","chargingMode":"PERIOD","periodType":"year","periodNumber":1,"expireTime":"20251121235959","productInfo":[{"productId":"OFFI846204237451911168","skuCode":"0a4d1578-5295-46a7-92d4-7c803dccc51d","linearValue":50,"productName":"MOCK测试商品,测试规格,基础版,包周期"}],"extendParams":[{"name":"emailDomainName","value":"test.xxxx.com"},{"name":"ip","value":"127.0.0.1"}],"currency":"100","currencyAfterDiscount":"100"}],"buyerInfo":{"mobilePhone":"18688888888","email":null,"customerId":"459bbbec25d24749b2eb83be37b602a8","customerName":"mock_user_01","customerRealName":"测试用户1","customerType":0,"userId":null,"userName":null},"extendParams":[]}}')
 QUERY_PATH = "/api/mkp-openapi-public/global/v1/order/query"
 state = {"fail": None, "times": 0, "requests": [], "usage_fail": None, "usage_times": 0,
-         "reject_sn": None, "usage": {}, "batches": 0, "nonces": set()}
+         "reject_sn": None, "usage": {}, "batches": 0, "nonces": set(), "order_fail": {},
+         "posts": 0, "hosts": {}}
 USAGE_PATH = "/api/mkp-openapi-public/global/v1/isv/usage-data"
+# The HTTP status the gateway sends with each open-API code (usage-and-open-api.md §5).
+FAIL_STATUS = {"MKT.0999": 500, "MKT.0100": 500, "MKT.0101": 400, "MKT.0199": 400, "MKT.0150": 401,
+               "MKT.0151": 401, "MKT.0154": 401, "MKT.0250": 406, "MKT.9001": 500, "MKT.9002": 500,
+               "MKT.9003": 500, "MKT.9004": 500, "MKT.9005": 500}
 TIME_RE = re.compile(r"^\d{8}T\d{6}Z$")
 VALUE_RE = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,4})?$")
 lock = threading.Lock()
@@ -48,7 +60,9 @@ def canonical_request(method, path, query, headers, signed, body):
 
 
 def order_for(order_id, line_id):
-    """The recorded answer, re-keyed; the orderId prefix picks the charging mode."""
+    """The recorded answer, re-keyed; words in the orderId pick the charging mode (ONETIME, ONDEMAND;
+    otherwise PERIOD, yearly, or monthly with MONTH), an upgraded SKU (CHANGE, UPGRADE) and a buyer
+    e-mail address (EMAIL; the recorded answer has none)."""
     doc = json.loads(json.dumps(RECORDED))
     info = doc["orderInfo"]
     info["orderId"] = order_id
@@ -60,7 +74,11 @@ def order_for(order_id, line_id):
     elif "ONDEMAND" in order_id:
         line["chargingMode"] = "ON_DEMAND"
         line.pop("expireTime", None)
-    elif "CHANGE" in order_id or "UPGRADE" in order_id:
+    elif "MONTH" in order_id:
+        line["periodType"] = "month"
+    if "EMAIL" in order_id:
+        info["buyerInfo"]["email"] = "buyer@example.com"
+    if "CHANGE" in order_id or "UPGRADE" in order_id:
         line["productInfo"][0]["skuCode"] = "sku-upgraded"
         line["productInfo"][0]["linearValue"] = 100
     return doc
@@ -72,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if url.path != USAGE_PATH:
             return self.answer(404, {"error_code": "APIG.0101", "error_msg": "not found"})
+        with lock:
+            state["posts"] += 1
         problem = usage_problem(self.headers, body, self.server.usage_key)
         if problem:
             return self.answer(problem[0], {"error_code": problem[1], "error_msg": problem[2]})
@@ -89,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(500, {"error_code": "MKT.9002", "error_msg": "Invalid usage enties."})
         with lock:
             state["batches"] += 1
+            host = self.headers.get("Host", "")
+            state["hosts"][host] = state["hosts"].get(host, 0) + 1
             for r in recs:
                 state["usage"][r["metering_sn"]] = state["usage"].get(r["metering_sn"], 0) + 1
         return self.answer(200, {"error_code": "MKT.0000", "error_msg": "Success."})
@@ -138,7 +160,18 @@ class Handler(BaseHTTPRequestHandler):
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         if url.path == "/_control":
             with lock:
-                if "fail" in q:
+                if "reset" in q:
+                    state["requests"].clear()
+                    state["usage"].clear()
+                    state["batches"] = 0
+                    state["posts"] = 0
+                    state["hosts"].clear()
+                    state["order_fail"].clear()
+                    state["fail"] = state["usage_fail"] = state["reject_sn"] = None
+                    state["times"] = state["usage_times"] = 0
+                if "fail" in q and q.get("order"):
+                    state["order_fail"][q["order"]] = [q.get("fail") or None, int(q.get("times", "1000000"))]
+                elif "fail" in q:
                     state["fail"] = q.get("fail") or None
                     state["times"] = int(q.get("times", "1000000"))
                 if "usage_fail" in q:
@@ -146,14 +179,11 @@ class Handler(BaseHTTPRequestHandler):
                     state["usage_times"] = int(q.get("times", "1000000"))
                 if "reject_sn" in q:
                     state["reject_sn"] = q.get("reject_sn") or None
-                if "reset" in q:
-                    state["requests"].clear()
-                    state["usage"].clear()
-                    state["batches"] = 0
             return self.answer(200, {"ok": True})
         if url.path == "/_usage":
             with lock:
-                return self.answer(200, {"records": state["usage"], "batches": state["batches"]})
+                return self.answer(200, {"records": state["usage"], "batches": state["batches"],
+                                         "posts": state["posts"], "hosts": state["hosts"]})
         if url.path == "/_requests":
             with lock:
                 return self.answer(200, state["requests"])
@@ -161,19 +191,30 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, {"error_code": "APIG.0101", "error_msg": "not found"})
         problem = self.verify(b"")
         with lock:
-            state["requests"].append({"path": url.path, "query": q, "host": self.headers.get("Host"),
-                                      "verified": problem is None, "problem": problem})
-            fail = state["fail"] if state["times"] > 0 else None
-            if fail:
-                state["times"] -= 1
+            rec = {"path": url.path, "query": q, "host": self.headers.get("Host"),
+                   "verified": problem is None, "problem": problem}
+            state["requests"].append(rec)
+            targeted = state["order_fail"].get(q.get("orderId", ""))
+            if targeted and targeted[1] > 0:
+                fail = targeted[0]
+                targeted[1] -= 1
+            else:
+                fail = state["fail"] if state["times"] > 0 else None
+                if fail:
+                    state["times"] -= 1
         if problem:
+            rec["answer"] = 401
             return self.answer(401, {"error_code": "APIG.0303", "error_msg": problem})
         if fail == "500":
+            rec["answer"] = 500
             return self.answer(500, {"resultCode": "MKT.0999", "resultMsg": "System internal error."})
         if fail:
-            return self.answer(406 if fail == "MKT.0250" else 400, {"resultCode": fail, "resultMsg": "fake failure"})
+            rec["answer"] = FAIL_STATUS.get(fail, 400)
+            return self.answer(rec["answer"], {"resultCode": fail, "resultMsg": "fake failure"})
         if not q.get("orderId"):
+            rec["answer"] = 400
             return self.answer(400, {"resultCode": "MKT.0101", "resultMsg": "Invalid parameter"})
+        rec["answer"] = 200
         return self.answer(200, order_for(q["orderId"], q.get("orderLineId", "")))
 
 
