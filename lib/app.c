@@ -6,7 +6,9 @@
 #include "log.h"
 #include "response.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -370,6 +372,16 @@ int kg_main(const struct kg_program *prog)
 	if (!kg_config_load(NULL, err, sizeof err)) {
 		kg_log("configuration error: %s", err);
 		return 1;
+	}
+	/* Servers that do not keep the programs' stderr (lighttpd) get a file. */
+	if (*kg_cfg.log_file) {
+		int fd = open(kg_cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+		if (fd < 0 || dup2(fd, 2) < 0) {
+			kg_log("configuration error: log_file %s cannot be opened", kg_cfg.log_file);
+			return 1;
+		}
+		close(fd);
 	}
 	if (prog->family == KG_SCHEME_KIT && kg_cfg.kit_keys.n == 0) {
 		kg_log("configuration error: kit_keys is empty; %s needs the Kit access key", prog->name);

@@ -58,6 +58,7 @@ static const struct key {
 	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "Lax",     0, 0 },
 	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "'self'",  0, 0 },
 	{ "idp_timeout_ms",      K_INT,       O(idp_timeout_ms),    "4000",    100, 30000 },
+	{ "log_file",            K_STR,       O(log_file),          "",        0, 0 },
 	{ "usage_api",           K_STR,       O(usage_api),         "new",     0, 0 },
 	{ "usage_url",           K_STR,       O(usage_url),         "",        0, 0 },
 	{ "usage_fallback_url",  K_STR,       O(usage_fallback_url), "",       0, 0 },

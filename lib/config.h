@@ -53,6 +53,7 @@ struct kg_config {
 	char              *cookie_samesite;    /* Lax, Strict or None */
 	char              *frame_ancestors;    /* CSP frame-ancestors for the pages */
 	int                idp_timeout_ms;
+	char              *log_file;           /* append log lines here instead of stderr (lighttpd) */
 	/* usage push (usage-and-open-api.md §2, §3) */
 	char              *usage_api;          /* new (default) or old */
 	char              *usage_url;          /* full URL; default mkt_url + the new path */

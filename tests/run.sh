@@ -120,6 +120,11 @@ for server in $SERVERS; do
         echo "---- tail of $errlog"
         tail -n 60 "$errlog" 2>/dev/null || true
     fi
+    # The on-call status page in headless Chromium (HTTP authentication, sections, escaping).
+    section "status page against $server"
+    ( set -a; . "$var/stack.env"; set +a; SCREENSHOT_DIR="$var/screenshots" node tests/browser/status.mjs ) 2>&1 \
+        | tee "$TMP/status-$server.out"
+    tally "status-page/$server" "$TMP/status-$server.out" "${PIPESTATUS[0]}"
     # End-to-end login in headless Chromium with the fake IdP (restarts this stack once).
     section "browser login against $server"
     python3 tests/browser/run.py --env "$var/stack.env" 2>&1 | tee "$TMP/browser-$server.out"
@@ -140,6 +145,17 @@ done
 section "fake identity provider self-test"
 python3 tests/fakes/idp.py --selftest 2>&1 | tee "$TMP/idp-selftest.out"
 tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}"
+
+# ---------------------------------------------------------------- 4. faults and two web nodes
+section "faults and two nodes (tests/faults)"
+tests/faults/run.sh --build "$BUILD" 2>&1 | tee "$TMP/faults.out"
+tally "faults" "$TMP/faults.out" "${PIPESTATUS[0]}"
+
+# ---------------------------------------------------------------- 5. fuzz regressions
+# Every fuzz target once over its corpus and the saved regressions (needs clang; a short pass).
+section "fuzz regressions (tests/fuzz/run.sh --regress)"
+tests/fuzz/run.sh --regress 2>&1 | tee "$TMP/fuzz.out"
+tally "fuzz-regress" "$TMP/fuzz.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- summary
 section "summary"

@@ -11,9 +11,10 @@ PACKAGES=(
     build-essential gcc make pkg-config
     libfcgi-dev libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev
     postgresql
-    apache2 libapache2-mod-fcgid lighttpd
+    apache2 apache2-utils libapache2-mod-fcgid lighttpd
     openssl python3 curl ca-certificates
     chromium fonts-wqy-microhei
+    clang libclang-rt-14-dev
 )
 
 check_only=0

@@ -40,7 +40,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KIT_NAMES=(tenantSync applicationSync authSync singleOrgSync allOrgSync)
 LOGIN_NAMES=(login callback session logout cas-login cas-callback)
 # Other programs under /koogate/ (Apache: apache-conf/koogate.conf; lighttpd: rendered below).
-OTHER_NAMES=(usage)
+OTHER_NAMES=(usage status)
 PROGRAM_NAMES=(produce hello "${KIT_NAMES[@]}" "${LOGIN_NAMES[@]}" "${OTHER_NAMES[@]}")
 
 die()  { echo "stack.sh: $*" >&2; exit 1; }
@@ -577,7 +577,7 @@ start_lighttpd() {
         printf '        "socket"          => "%s",\n' "$VAR/lighttpd/sock/$2.sock"
         printf '        "check-local"     => "disable",\n'
         printf '        "max-procs"       => %s,\n' "$3"
-        printf '        "bin-environment" => ( "KOOGATE_CONFIG" => "%s" ),\n' "$CONF"
+        printf '        "bin-environment" => ( "KOOGATE_CONFIG" => "%s", "KOOGATE_LOG_FILE" => "%s" ),\n' "$CONF" "$LOGDIR/lighttpd-error.log"
         printf '        "bin-copy-environment" => ( "PATH", "TZ", "LANG" ),\n'
         printf '    )) )\n'
     }
@@ -697,6 +697,17 @@ do_start() {
     for kv in ${SETS[@]+"${SETS[@]}"}; do conf_set "${kv%%=*}" "${kv#*=}"; done
 
     ERROR_LOG="" PIDFILE=""
+    # The status page sits behind HTTP authentication: one user, a fresh password per stack.
+    STATUS_USER=admin
+    if [ ! -s "$VAR/status.password" ]; then
+        ( umask 077; openssl rand -hex 12 >"$VAR/status.password" )
+    fi
+    STATUS_PASSWORD=$(<"$VAR/status.password")
+    htpasswd -bcB "$VAR/status.htpasswd" "$STATUS_USER" "$STATUS_PASSWORD" >/dev/null 2>&1 \
+        || die "htpasswd failed (apache2-utils)"
+    chmod 0640 "$VAR/status.htpasswd"
+    [ "$IS_ROOT" = 1 ] && chgrp "$WEB_GROUP" "$VAR/status.htpasswd"
+
     case "$SERVER" in
         apache) start_apache ;;
         lighttpd) start_lighttpd ;;
@@ -735,6 +746,9 @@ do_start() {
         printf 'export KOOGATE_VAR=%q\n' "$VAR"
         printf 'export KOOGATE_BUILD=%q\n' "$BUILD"
         printf 'export KOOGATE_PIDFILE=%q\n' "$PIDFILE"
+        printf 'export KOOGATE_STATUS_URL=%q\n' "$base/koogate/status"
+        printf 'export KOOGATE_STATUS_USER=%q\n' "$STATUS_USER"
+        printf 'export KOOGATE_STATUS_PASSWORD=%q\n' "$STATUS_PASSWORD"
         if [ -n "$FAKE_URL" ]; then
             printf 'export KOOGATE_FAKE_URL=%q\n' "$FAKE_URL"
             printf 'export KOOGATE_FAKE_FALLBACK_URL=%q\n' "$FAKE_FALLBACK_URL"
