@@ -122,6 +122,7 @@ for server in $SERVERS; do
     fi
     # The on-call status page in headless Chromium (HTTP authentication, sections, escaping).
     section "status page against $server"
+    [ -d tests/browser/node_modules ] || (cd tests/browser && npm ci --silent --no-audit --no-fund) 2>&1 | tail -n 5
     ( set -a; . "$var/stack.env"; set +a; SCREENSHOT_DIR="$var/screenshots" node tests/browser/status.mjs ) 2>&1 \
         | tee "$TMP/status-$server.out"
     tally "status-page/$server" "$TMP/status-$server.out" "${PIPESTATUS[0]}"

@@ -528,6 +528,10 @@ def pg_ctl(node_a, action):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     if r.returncode != 0:
         raise RuntimeError("pg_ctl %s failed: %s" % (action, r.stdout[-500:]))
+    # the runner keeps one psql session per database: a restart ends them
+    with fr._PSQL_LOCK:
+        fr._close_psql_sessions()
+        fr._PSQL_SESSIONS.clear()
     return time.monotonic() - t0
 
 
