@@ -42,6 +42,7 @@ static const struct key {
 	{ "apig_sk",             K_STR,       O(apig_sk),           "",        0, 0 },
 	{ "ca_file",             K_STR,       O(ca_file),           "",        0, 0 },
 	{ "order_fetch_hours",   K_INT,       O(order_fetch_hours), "24",      1, 24 * 30 },
+	{ "order_fetch_inline",  K_INT,       O(order_fetch_inline), "1",      0, 1 },
 	{ "rsa_private_key",     K_STR,       O(rsa_private_key),   "",        0, 0 },
 	{ "app_id",              K_STR,       O(app_id),            "",        0, 0 },
 	{ "login_unified_url",   K_STR,       O(login_unified_url),

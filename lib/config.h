@@ -37,6 +37,7 @@ struct kg_config {
 	char              *apig_sk;
 	char              *ca_file;        /* extra CA bundle (tests); system CAs otherwise */
 	int                order_fetch_hours;  /* how long Query Order is retried */
+	int                order_fetch_inline; /* produce fetches new orders right after answering */
 	char              *rsa_private_key;    /* file: PEM or Base64 PKCS#8 (Kit clientSecret) */
 	/* buyer login (login.md) */
 	char              *app_id;             /* the app credential's appId */

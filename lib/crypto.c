@@ -126,12 +126,34 @@ done:
 	return ok;
 }
 
+/* Randomness comes in blocks from the CSPRNG and is handed out from a small
+ * per-process pool: one RAND_bytes call per block instead of one per IV. A
+ * process that forks must not use the pool in the child (koogate's children
+ * only exec). */
+static unsigned char pool[4096];
+static size_t pool_left;
+
 void kg_random(void *out, size_t n)
 {
-	if (RAND_bytes(out, (int)n) != 1) {
-		fprintf(stderr, "koogate: the OS random generator failed\n");
-		abort();
+	unsigned char *o = out;
+
+	if (n > sizeof pool / 4) {
+		if (RAND_bytes(o, (int)n) != 1)
+			goto fail;
+		return;
 	}
+	if (pool_left < n) {
+		if (RAND_bytes(pool, (int)sizeof pool) != 1)
+			goto fail;
+		pool_left = sizeof pool;
+	}
+	memcpy(o, pool + sizeof pool - pool_left, n);
+	ck_memzero(pool + sizeof pool - pool_left, n);    /* used bytes do not linger */
+	pool_left -= n;
+	return;
+fail:
+	fprintf(stderr, "koogate: the OS random generator failed\n");
+	abort();
 }
 
 void kg_random_chars(char *out, size_t n, const char *alphabet)

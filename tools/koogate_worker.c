@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "log.h"
+#include "orders.h"
 
 #define WORKER_OUTPUT_MAX 65536
 
@@ -274,9 +275,12 @@ int cmd_worker(int argc, char **argv)
 			continue;
 		}
 		wait_s = 1;
-		/* Catch up on everything due (events missed while down included). */
+		/* Catch up on everything due (events missed while down included),
+		 * and on the Query Order calls that are due. */
 		while (!stopping && deliver_one(o[1].set))
 			;
+		if (!stopping && kg_orders_configured())
+			(void)kg_orders_fetch_due(10, 10000);
 		if (o[0].set)
 			break;
 		/* Sleep until a NOTIFY, or 5 s for retries that come due. */

@@ -4,6 +4,7 @@
 
 #include "produce.h"
 #include "log.h"
+#include "config.h"
 #include "orders.h"
 #include "response.h"
 
@@ -114,7 +115,7 @@ static void serve(struct kg_ctx *c)
 static void fetch_orders(struct kg_ctx *c)
 {
 	(void)c;
-	if (kg_orders_configured())
+	if (kg_cfg.order_fetch_inline && kg_orders_configured())
 		(void)kg_orders_fetch_due(2, 4000);
 }
 
