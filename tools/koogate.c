@@ -201,6 +201,11 @@ static const struct command commands[] = {
 	  "order once right after answering. AK/SK refusals (MKT.0150/0151/0154) and\n"
 	  "parameter errors mark the order failed; --retry-failed queues those again\n"
 	  "once the cause is fixed.\n" },
+	{ "events", cmd_events, "events [--undelivered] [--instance ID] [--limit N] [--json] | events replay ID",
+	  "Lists the outbox's events, newest first, with their delivery state.\n\n"
+	  "events replay ID\n"
+	  "  Queues an event for `koogate worker` again (same idempotency key), e.g.\n"
+	  "  after fixing the vendor command that failed on it.\n" },
 	{ "tenants", cmd_tenants, "tenants [--instance ID] [--json]",
 	  "Lists the enterprises bound through the Kit (tenantSync), with their apps,\n"
 	  "granted users and departments. (seller) marks seller-side syncs.\n" },

@@ -38,5 +38,6 @@ int cmd_orders(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 #endif

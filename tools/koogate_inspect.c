@@ -252,3 +252,54 @@ int cmd_departments(int argc, char **argv)
 {
 	return tenant_list(argc, argv, false);
 }
+
+/* events [--undelivered] [--instance ID] [--json] | events replay ID */
+int cmd_events(int argc, char **argv)
+{
+	struct opt o[] = { { "undelivered", false, NULL, false }, { "instance", true, NULL, false },
+	                   { "json", false, NULL, false }, { "limit", true, "50", false } };
+	const char *sub = NULL, *p[3];
+	PGconn *db;
+	PGresult *res;
+
+	if (argc >= 3 && strcmp(argv[1], "replay") == 0) {
+		if (!(db = connect_db()))
+			return 2;
+		p[0] = argv[2];
+		/* delivered again by the worker, with the same idempotency key */
+		res = exec_ok(db, "UPDATE event SET delivered_at = NULL, attempts = 0, last_error = NULL, next_at = now()"
+		                  " WHERE id = $1::bigint RETURNING kind, COALESCE(instance_id, tenant_id, '')", 1, p);
+		if (!res)
+			return 1;
+		if (PQntuples(res) == 0) {
+			fprintf(stderr, "koogate: no event %s\n", argv[2]);
+			PQclear(res);
+			return 1;
+		}
+		printf("event %s (%s %s) queued for the worker again\n", argv[2], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		PQclear(res);
+		return 0;
+	}
+	if (!parse_opts(argc, argv, o, 4, &sub) || sub || !(db = connect_db())) {
+		if (sub)
+			fprintf(stderr, "usage: koogate events [--undelivered] [--instance ID] [--json] | events replay ID\n");
+		return 2;
+	}
+	p[0] = o[0].set ? "true" : "false";
+	p[1] = o[1].value;
+	p[2] = o[3].value;
+	res = exec_ok(db, o[2].set ?
+		"SELECT json_agg(e ORDER BY id DESC) FROM (SELECT id, at, kind, instance_id, tenant_id, order_id, test_flag,"
+		" detail, delivered_at, attempts, last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
+		" AND ($2::text IS NULL OR instance_id = $2) ORDER BY id DESC LIMIT $3::int) e" :
+		"SELECT id, to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, kind,"
+		" COALESCE(instance_id, '') AS instance, CASE WHEN test_flag THEN 'test' ELSE '' END AS test,"
+		" CASE WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'pending' END AS state, attempts,"
+		" COALESCE(last_error, '') AS last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
+		" AND ($2::text IS NULL OR instance_id = $2) ORDER BY id DESC LIMIT $3::int", 3, p);
+	if (!res)
+		return 1;
+	print_rows(res, o[2].set);
+	PQclear(res);
+	return 0;
+}
