@@ -21,7 +21,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 HDRS     := $(wildcard lib/*.h)
 
-.PHONY: all deps run stop test unit fixtures migrate sanitize fuzz bench clean
+.PHONY: all deps run stop test unit valgrind fixtures migrate sanitize fuzz bench clean
 all: $(CGI_BIN) $(TOOL_BIN) $(B)/hello
 
 $(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
@@ -48,6 +48,13 @@ deps:
 
 unit: $(UNIT_BIN)
 	tests/unit/run.sh $(UNIT_BIN)
+
+# The unit tests under valgrind (memory errors and definite leaks fail).
+valgrind: $(UNIT_BIN)
+	@rc=0; for t in $(UNIT_BIN); do \
+	    UNIT_NOFORK=1 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	        $$t >$$t.valgrind 2>&1 && echo "ok valgrind $$t" || { echo "FAIL valgrind $$t"; tail -n 30 $$t.valgrind; rc=1; }; \
+	done; exit $$rc
 
 migrate: all
 	$(B)/koogate migrate

@@ -147,6 +147,41 @@ section "fake identity provider self-test"
 python3 tests/fakes/idp.py --selftest 2>&1 | tee "$TMP/idp-selftest.out"
 tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}"
 
+# ---------------------------------------------------------------- 3b. sanitizers and valgrind
+# The whole fixture suite against the ASan/UBSan build under the real Apache: zero reports allowed.
+section "fixtures against the ASan/UBSan build (Apache)"
+san="$REPO/var/test-sanitize"
+tools/stack.sh stop --var "$san" >/dev/null 2>&1 || true
+rm -rf "$san"
+STARTED+=("$san")
+if make --no-print-directory sanitize >"$TMP/sanitize-build.out" 2>&1 &&
+   tools/stack.sh start --server apache --var "$san" --build "$REPO/build/sanitize" >"$TMP/start-sanitize.out" 2>&1; then
+    python3 tests/fixture_runner.py --env "$san/stack.env" "${RUNNER_ARGS[@]}" 2>&1 | tee "$TMP/sanitize.out"
+    rc=${PIPESTATUS[0]}
+    errlog=$(. "$san/stack.env"; echo "$KOOGATE_ERROR_LOG")
+    reports=$(grep -c -E "AddressSanitizer|LeakSanitizer|runtime error:" "$errlog" || true)
+    echo "sanitizer reports in $errlog: $reports"
+    if [ "$reports" != 0 ]; then
+        grep -E -A20 "AddressSanitizer|LeakSanitizer|runtime error:" "$errlog" | head -n 60
+        rc=1
+        echo "FAIL sanitizer reports: $reports"
+    fi
+    tally "fixtures/asan-apache" "$TMP/sanitize.out" "$rc"
+    if [ "${KOOGATE_TEST_KEEP:-0}" != 1 ]; then
+        tools/stack.sh stop --var "$san" 2>&1 | sed 's/^/    /'
+    fi
+else
+    tail -n 20 "$TMP/sanitize-build.out" "$TMP/start-sanitize.out"
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    SUMMARY+=("$(printf '%-22s %s' "fixtures/asan-apache" "the sanitizer stack did not start")")
+fi
+
+section "unit tests under valgrind"
+make --no-print-directory valgrind "${MAKE_ARGS[@]}" 2>&1 | tee "$TMP/valgrind.out"
+rc=${PIPESTATUS[0]}
+printf '%s passed, %s failed\n' "$(grep -c '^ok valgrind' "$TMP/valgrind.out")" "$(grep -c '^FAIL valgrind' "$TMP/valgrind.out")" >>"$TMP/valgrind.out"
+tally "valgrind" "$TMP/valgrind.out" "$rc"
+
 # ---------------------------------------------------------------- 4. faults and two web nodes
 section "faults and two nodes (tests/faults)"
 tests/faults/run.sh --build "$BUILD" 2>&1 | tee "$TMP/faults.out"
