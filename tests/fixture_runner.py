@@ -475,7 +475,11 @@ def http_request(method, url, headers, body, timeout=30.0, cafile=None):
     finally:
         sock.close()
     elapsed = time.monotonic() - t0
-    raw = b"".join(chunks)
+    return parse_raw_response(b"".join(chunks), elapsed)
+
+
+def parse_raw_response(raw, elapsed=0.0):
+    """A Response from the raw bytes of one HTTP/1.x answer (chunked or sized body)."""
     sep = raw.find(b"\r\n\r\n")
     if sep < 0:
         raise IOError("no complete HTTP response (%d bytes received)" % len(raw))
@@ -494,6 +498,8 @@ def http_request(method, url, headers, body, timeout=30.0, cafile=None):
         out, pos = b"", 0
         while True:
             eol = rest.find(b"\r\n", pos)
+            if eol < 0:
+                break
             size = int(rest[pos:eol].split(b";")[0], 16)
             pos = eol + 2
             if size == 0:

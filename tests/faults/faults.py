@@ -433,37 +433,11 @@ def raw_head(node, target, length, extra=()):
 
 
 def parse_raw_response(raw):
-    """A Response from raw HTTP bytes (first response only)."""
-    sep = raw.find(b"\r\n\r\n")
-    if sep < 0:
+    """A Response from raw HTTP bytes (first response only), or None if there is none."""
+    try:
+        return fr.parse_raw_response(raw)
+    except (IOError, ValueError):
         return None
-    head = raw[:sep].decode("iso-8859-1").split("\r\n")
-    m = re.match(r"HTTP/\d\.\d (\d{3}) ?(.*)", head[0])
-    if not m:
-        return None
-    hdrs = []
-    for line in head[1:]:
-        k, _, v = line.partition(":")
-        hdrs.append((k.strip(), v.strip()))
-    rest = raw[sep + 4:]
-    cl = [v for k, v in hdrs if k.lower() == "content-length"]
-    te = [v for k, v in hdrs if k.lower() == "transfer-encoding"]
-    if te and "chunked" in te[0].lower():
-        out, pos = b"", 0
-        while True:
-            eol = rest.find(b"\r\n", pos)
-            if eol < 0:
-                break
-            size = int(rest[pos:eol].split(b";")[0], 16)
-            pos = eol + 2
-            if size == 0:
-                break
-            out += rest[pos:pos + size]
-            pos += size + 2
-        rest = out
-    elif cl:
-        rest = rest[:int(cl[0])]
-    return fr.Response(int(m.group(1)), m.group(2), hdrs, rest, 0.0)
 
 
 # ============================================================================ stacks and IdP
