@@ -1,13 +1,16 @@
 #include "app.h"
 #include "canon.h"
 #include "ck.h"
+#include "codec.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
 #include "response.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,8 +21,10 @@
 
 static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
-static struct kg_stmt q_nonce = KG_STMT(claim_nonce, 3,
-	"SELECT koogate_claim_nonce($1, $2, $3::int)");
+/* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
+ * as the database prelude: with the handler's first statement, or alone. */
+static struct kg_stmt q_book = KG_STMT(bookkeeping, 4,
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json)");
 /* Housekeeping, now and then after an answer: expired nonces, used or
  * expired login states, ended sessions; a bounded amount each time. */
 static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
@@ -30,8 +35,21 @@ static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
 	" s AS (DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()"
 	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
 	" SELECT 1");
-static struct kg_stmt q_audit = KG_STMT(audit_call, 9,
-	"SELECT koogate_audit($1, $2, $3, $4::smallint, $5, $6::real, $7, $8, $9)");
+
+/* Audit rows wait here (a JSON array) for the next nonce claim, or until the
+ * process is idle, or until there are too many or they are too old. */
+#define CALLS_MAX      64
+#define CALLS_MAX_AGE  1000.0   /* ms */
+#define CALLS_IDLE_MS  50       /* no new request this long: write them */
+static struct {
+	struct kbuf json;       /* "[{...},{...}" and, while in a claim, "]" */
+	unsigned    n;
+	double      oldest_ms;
+	bool        closed;
+	const char *params[4];
+	char        ttl[16];
+} calls;
+static char claimed_nonce[NONCE_MAX + 1];   /* the request's own copy: the prelude runs later */
 
 static double mono_ms(void)
 {
@@ -59,11 +77,19 @@ static const char *family_name(const struct kg_ctx *c)
 	return c->prog->family == KG_SCHEME_KIT ? "kit" : "basic";
 }
 
+static bool nonce_settled(struct kg_ctx *c);
+
 void kg_reply(struct kg_ctx *c, enum kg_result res, const char *msg, json_object *extra)
 {
 	const struct kg_keyring *ring = family_keys(c);
 	const char *key = c->key_index >= 0 ? ring->keys[c->key_index] : ring->n ? ring->keys[0] : NULL;
 
+	if (!nonce_settled(c)) {
+		res = strcmp(c->verdict, "replay") == 0 ? KG_EAUTH : KG_EINTERNAL;
+		msg = NULL;
+	}
+	if (res != KG_OK)
+		c->follow_up = false;
 	c->result = res;
 	if (res != KG_OK && (!c->verdict || strcmp(c->verdict, "ok") == 0))
 		c->verdict = "refused";
@@ -105,23 +131,55 @@ static bool fresh_ms(const char *ts, int window_s, bool *parsed)
 	return d <= window_s * 1000.0 && d >= -window_s * 1000.0;
 }
 
+static const char *calls_array(void)
+{
+	if (!calls.n)
+		return NULL;
+	if (!calls.closed)
+		kbuf_putc(&calls.json, ']');
+	calls.closed = true;
+	return calls.json.p;
+}
+
+static void calls_written(void)
+{
+	kbuf_reset(&calls.json);
+	calls.n = 0;
+	calls.closed = false;
+}
+
+/* The claim is sent with the handler's first statement (db.c's prelude);
+ * nonce_settled() reads its outcome before any answer goes out. */
 static bool claim_nonce(struct kg_ctx *c, const char *nonce)
 {
-	char ttl[16];
-	const char *p[3] = { family_name(c), nonce, ttl };
-	long n;
-
-	snprintf(ttl, sizeof ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
+	snprintf(calls.ttl, sizeof calls.ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
-	PGresult *res = kg_db_exec(&q_nonce, p);
-
-	if (!res)
-		return refuse(c, KG_EINTERNAL, "db-error", "database unavailable for the nonce check");
-	n = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (!n)
-		return refuse(c, KG_EAUTH, "replay", "nonce already used");
+	snprintf(claimed_nonce, sizeof claimed_nonce, "%s", nonce);
+	calls.params[0] = family_name(c);
+	calls.params[1] = claimed_nonce;
+	calls.params[2] = calls.ttl;
+	calls.params[3] = calls_array();
+	kg_db_prelude(&q_book, calls.params);
 	return true;
+}
+
+/* False, with the verdict set and logged, when the request's nonce was
+ * already used or could not be checked. */
+static bool nonce_settled(struct kg_ctx *c)
+{
+	enum kg_prelude o = kg_db_prelude_settle();
+	const char *verdict = o == KG_PRELUDE_FALSE ? "replay" : "db-error";
+
+	if (o != KG_PRELUDE_FAILED && calls.closed)
+		calls_written();
+	if (o == KG_PRELUDE_NONE || o == KG_PRELUDE_TRUE)
+		return true;
+	if (!c->verdict || strcmp(c->verdict, verdict) != 0) {   /* say it once */
+		c->verdict = verdict;
+		kg_log("refused: %s", o == KG_PRELUDE_FALSE ? "nonce already used"
+		                                            : "database unavailable for the nonce check");
+	}
+	return false;
 }
 
 /* The body as a JSON object for the handlers (after canonicalisation has
@@ -330,24 +388,114 @@ bool kg_auth_kit_v1(struct kg_ctx *c)
 	return true;
 }
 
+/* Non-UTF-8 bytes (a truncated or hostile id) become '?': the row must be valid JSON text. */
+static void put_call_field(const char *name, const char *v)
+{
+	struct kbuf *b = &calls.json;
+	size_t n;
+
+	kbuf_printf(b, ",\"%s\":", name);
+	if (!v) {
+		kbuf_puts(b, "null");
+		return;
+	}
+	n = strlen(v);
+	if (kg_utf8_valid(v, n)) {
+		kbuf_put_jstr(b, v, n);
+		return;
+	}
+	char clean[256];
+
+	n = n < sizeof clean ? n : sizeof clean - 1;
+	for (size_t i = 0; i < n; i++)
+		clean[i] = (unsigned char)v[i] >= 0x80 ? '?' : v[i];
+	kbuf_put_jstr(b, clean, n);
+}
+
+/* Writes the queued audit rows on their own (no request to carry them). */
+static void calls_flush(void)
+{
+	const char *p[4] = { NULL, NULL, NULL, calls_array() };
+	PGresult *res;
+
+	if (!p[3])
+		return;
+	kg_db_prelude_reset();
+	if ((res = kg_db_exec(&q_book, p))) {
+		PQclear(res);
+		calls_written();
+	} else if (calls.n >= 4 * CALLS_MAX) {
+		kg_log("audit: %u rows could not be written and are dropped", calls.n);
+		calls_written();
+	}
+}
+
+/* This call's audit row joins the queue; a full or old queue is written now. */
 static void audit(struct kg_ctx *c, double ms)
 {
-	char status[8], dur[32];
-	const char *p[9];
+	struct kbuf *b = &calls.json;
 
-	snprintf(status, sizeof status, "%d", c->req.status);
-	snprintf(dur, sizeof dur, "%.3f", ms);
-	p[0] = c->prog->name;
-	p[1] = c->activity;
-	p[2] = c->verdict ? c->verdict : "ok";
-	p[3] = status;
-	p[4] = c->req.status == 200 ? kg_result_code(c->result) : NULL;
-	p[5] = dur;
-	p[6] = c->instance_id[0] ? c->instance_id : NULL;
-	p[7] = c->order_id[0] ? c->order_id : NULL;
-	p[8] = c->req.remote_addr;
-	if (kg_db_ready())
-		(void)kg_db_run(&q_audit, p);
+	if (calls.closed) {     /* a claim that failed carried them: reopen */
+		b->p[--b->len] = '\0';
+		calls.closed = false;
+	}
+	if (!calls.n) {
+		kbuf_reset(b);
+		kbuf_putc(b, '[');
+		calls.oldest_ms = mono_ms();
+	} else {
+		kbuf_putc(b, ',');
+	}
+	kbuf_printf(b, "{\"at\":%.3f,\"http_status\":%d,\"duration_ms\":%.3f",
+	            kg_now_ms() / 1e3, c->req.status, ms);
+	put_call_field("program", c->prog->name);
+	put_call_field("activity", c->activity);
+	put_call_field("verdict", c->verdict ? c->verdict : "ok");
+	put_call_field("result_code", c->req.status == 200 ? kg_result_code(c->result) : NULL);
+	put_call_field("instance_id", c->instance_id[0] ? c->instance_id : NULL);
+	put_call_field("order_id", c->order_id[0] ? c->order_id : NULL);
+	put_call_field("remote_addr", c->req.remote_addr);
+	kbuf_putc(b, '}');
+	if (++calls.n >= CALLS_MAX || mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
+		calls_flush();
+}
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Waits for the next request. Queued audit rows are written when none comes
+ * within CALLS_IDLE_MS (after a failed write, they wait for the next request).
+ * SIGTERM is blocked while a request is served and taken only here, so the
+ * process ends between requests with its rows written. */
+static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
+{
+	bool retry = true;
+
+	for (;;) {
+		struct timespec idle = { 0, CALLS_IDLE_MS * 1000000L };
+		fd_set in;
+		int n;
+
+		if (stopping) {
+			calls_flush();
+			return false;
+		}
+		FD_ZERO(&in);
+		FD_SET(0, &in);         /* the FastCGI listening socket */
+		n = pselect(1, &in, NULL, NULL, calls.n && retry ? &idle : NULL, waiting_mask);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			break;
+		if (n == 0) {
+			calls_flush();
+			retry = calls.n == 0;
+		}
+	}
+	return FCGX_Accept_r(f) >= 0;
 }
 
 static void derive_keys(void)
@@ -364,6 +512,7 @@ int kg_main(const struct kg_program *prog)
 	FCGX_Request f;
 	char err[512];
 	unsigned long served = 0;
+	sigset_t term, waiting_mask;
 
 	/* Start-up order: log, configuration, derived keys, FastCGI; the
 	 * database connects lazily on the first request that needs it. */
@@ -400,12 +549,18 @@ int kg_main(const struct kg_program *prog)
 		kg_log("cannot initialise FastCGI");
 		return 1;
 	}
-	while (FCGX_Accept_r(&f) >= 0) {
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_term }, NULL);
+	sigprocmask(SIG_BLOCK, &term, &waiting_mask);
+	sigdelset(&waiting_mask, SIGTERM);
+	while (next_request(&f, &waiting_mask)) {
 		char method[16], remote[64];
 		double ms;
 
 		json_object_put(c.json);
 		kg_params_free(&c.params);
+		kg_db_prelude_reset();
 		c = (struct kg_ctx){ .prog = prog, .req = c.req, .key_index = -1, .t0 = mono_ms() };
 		switch (kg_req_read(&c.req, &f, kg_cfg.body_limit)) {
 		case KG_READ_TOO_LARGE:
@@ -424,6 +579,8 @@ int kg_main(const struct kg_program *prog)
 			}
 			break;
 		}
+		(void)nonce_settled(&c);   /* a claim no statement carried is still recorded */
+		kg_db_prelude_reset();
 		kg_db_rollback();       /* never carry an open transaction over */
 		ms = mono_ms() - c.t0;
 		/* The FastCGI environment is freed by Finish: keep what the log needs. */
@@ -445,6 +602,7 @@ int kg_main(const struct kg_program *prog)
 		if (++served % 256 == 0 && kg_db_ready())
 			(void)kg_db_run(&q_prune, NULL);
 	}
+	calls_flush();
 	kg_db_close();
 	return 0;
 }

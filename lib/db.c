@@ -6,11 +6,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* A connection used this recently is not polled for a server-side close. */
+#define LIVENESS_QUIET_MS 100
 
 static PGconn  *conn;
 static unsigned conn_gen;
+static double   last_used_ms;
 static char     last_state[6];
 static char     last_message[256];
+static struct {
+	struct kg_stmt     *st;
+	const char *const  *params;
+	enum kg_prelude     state;
+} prelude;
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void drop(void)
 {
@@ -37,12 +55,19 @@ bool kg_db_ready(void)
 		 * by the server (a restart sends FATAL, then EOF): read until it is
 		 * drained, so the loss shows before a statement fails on it. */
 		struct pollfd p = { PQsocket(conn), POLLIN, 0 };
+		double now = mono_ms();
 		bool alive = true;
 
+		if (now - last_used_ms < LIVENESS_QUIET_MS) {
+			last_used_ms = now;
+			return true;
+		}
 		for (int rounds = 0; alive && rounds < 8 && poll(&p, 1, 0) > 0; rounds++)
 			alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
-		if (alive && PQstatus(conn) == CONNECTION_OK)
+		if (alive && PQstatus(conn) == CONNECTION_OK) {
+			last_used_ms = now;
 			return true;
+		}
 		kg_log("database connection was closed by the server; reconnecting");
 	}
 	drop();
@@ -66,6 +91,7 @@ bool kg_db_ready(void)
 	}
 	PQsetNoticeProcessor(conn, ignore_notice, NULL);
 	conn_gen++;
+	last_used_ms = mono_ms();
 	return true;
 }
 
@@ -87,32 +113,140 @@ static void note_failure(PGresult *res, const char *what)
 		drop();
 }
 
-PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params)
+static bool prepared(struct kg_stmt *st)
 {
 	PGresult *res;
-	ExecStatusType s;
 
-	last_state[0] = '\0';
-	if (!kg_db_ready())
-		return NULL;
-	if (st->prepared_gen != conn_gen) {
-		res = PQprepare(conn, st->name, st->sql, st->nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			note_failure(res, st->name);
-			PQclear(res);
-			return NULL;
-		}
-		PQclear(res);
-		st->prepared_gen = conn_gen;
-	}
-	res = PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0);
-	s = PQresultStatus(res);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+	if (st->prepared_gen == conn_gen)
+		return true;
+	res = PQprepare(conn, st->name, st->sql, st->nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		note_failure(res, st->name);
 		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	st->prepared_gen = conn_gen;
+	return true;
+}
+
+/* NULL unless the statement's result is COMMAND_OK or TUPLES_OK. */
+static PGresult *checked(PGresult *res, const struct kg_stmt *st)
+{
+	ExecStatusType s = PQresultStatus(res);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return res;
+	note_failure(res, st->name);
+	PQclear(res);
+	return NULL;
+}
+
+static PGresult *run(struct kg_stmt *st, const char *const *params)
+{
+	if (!kg_db_ready() || !prepared(st))
+		return NULL;
+	return checked(PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0), st);
+}
+
+static enum kg_prelude prelude_outcome(PGresult *res)
+{
+	enum kg_prelude o;
+
+	if (!res)
+		return KG_PRELUDE_FAILED;
+	o = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? KG_PRELUDE_TRUE : KG_PRELUDE_FALSE;
+	PQclear(res);
+	return o;
+}
+
+void kg_db_prelude(struct kg_stmt *st, const char *const *params)
+{
+	prelude.st = st;
+	prelude.params = params;
+	prelude.state = KG_PRELUDE_PENDING;
+}
+
+void kg_db_prelude_reset(void)
+{
+	prelude.state = KG_PRELUDE_NONE;
+}
+
+enum kg_prelude kg_db_prelude_settle(void)
+{
+	if (prelude.state == KG_PRELUDE_PENDING)
+		prelude.state = prelude_outcome(run(prelude.st, prelude.params));
+	return prelude.state;
+}
+
+/* The pending prelude and a reading statement in one round trip (libpq
+ * pipeline mode), each in its own transaction: the claim stands whatever the
+ * read does. The statement's rows are returned only when the prelude said
+ * true. Anything unexpected drops the connection. */
+static PGresult *with_prelude(struct kg_stmt *st, const char *const *params)
+{
+	PGresult *got[2] = { NULL, NULL }, *r;
+	int n = 0, syncs = 0, nulls = 0;
+
+	if (!kg_db_ready() || !prepared(prelude.st) || !prepared(st)) {
+		prelude.state = KG_PRELUDE_FAILED;
 		return NULL;
 	}
-	return res;
+	if (PQenterPipelineMode(conn) &&
+	    PQsendQueryPrepared(conn, prelude.st->name, prelude.st->nparams, prelude.params, NULL, NULL, 0) &&
+	    PQpipelineSync(conn) &&
+	    PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0) &&
+	    PQpipelineSync(conn)) {
+		/* Each query gives one result and a NULL; each Sync a PIPELINE_SYNC. */
+		while (syncs < 2 && nulls < 2) {
+			if (!(r = PQgetResult(conn))) {
+				nulls++;
+				continue;
+			}
+			nulls = 0;
+			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+				syncs++;
+			else if (n < 2)
+				got[n++] = r, r = NULL;
+			PQclear(r);
+		}
+	}
+	if (syncs != 2 || n != 2 || !PQexitPipelineMode(conn)) {
+		kg_log("database error in %s: pipeline failed: %s", st->name, conn ? PQerrorMessage(conn) : "");
+		PQclear(got[0]);
+		PQclear(got[1]);
+		prelude.state = KG_PRELUDE_FAILED;
+		drop();
+		return NULL;
+	}
+	prelude.state = prelude_outcome(checked(got[0], prelude.st));
+	if (prelude.state != KG_PRELUDE_TRUE) {
+		PQclear(got[1]);
+		return NULL;
+	}
+	return checked(got[1], st);
+}
+
+/* False when the prelude has not said true: nothing else may run. */
+static bool prelude_allows(void)
+{
+	enum kg_prelude o = kg_db_prelude_settle();
+
+	if (o == KG_PRELUDE_NONE || o == KG_PRELUDE_TRUE)
+		return true;
+	snprintf(last_state, sizeof last_state, "%s", o == KG_PRELUDE_FALSE ? "KG001" : "KG002");
+	snprintf(last_message, sizeof last_message, "%s", "refused before this statement ran");
+	return false;
+}
+
+PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params)
+{
+	last_state[0] = '\0';
+	if (prelude.state == KG_PRELUDE_PENDING && st->reads_only)
+		return with_prelude(st, params);
+	if (!prelude_allows())
+		return NULL;
+	return run(st, params);
 }
 
 long kg_db_run(struct kg_stmt *st, const char *const *params)
@@ -144,12 +278,13 @@ static bool simple(const char *sql)
 
 bool kg_db_begin(void)
 {
-	return simple("BEGIN");
+	/* The prelude commits on its own, never inside the request's transaction. */
+	return prelude_allows() && simple("BEGIN");
 }
 
 bool kg_db_commit(void)
 {
-	return simple("COMMIT");
+	return prelude_allows() && simple("COMMIT");
 }
 
 void kg_db_rollback(void)

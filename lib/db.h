@@ -14,8 +14,10 @@ struct kg_stmt {
 	const char *sql;
 	int         nparams;
 	unsigned    prepared_gen;   /* connection generation it was prepared on */
+	bool        reads_only;     /* a plain SELECT of tables: may share the prelude's round trip */
 };
-#define KG_STMT(id, n, text) { #id, text, n, 0 }
+#define KG_STMT(id, n, text) { #id, text, n, 0, false }
+#define KG_READ_STMT(id, n, text) { #id, text, n, 0, true }
 
 /* Connects if needed; false (logged) when the database cannot be reached. */
 bool kg_db_ready(void);
@@ -26,6 +28,25 @@ PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params);
 /* Runs a statement and returns its affected/returned row count, -1 on error. */
 long kg_db_run(struct kg_stmt *st, const char *const *params);
 bool kg_db_begin(void);
+
+/* The prelude: a statement that must run before anything else a request
+ * sends (the nonce claim). It is not sent at once: it travels in the same
+ * round trip and transaction as the request's first statement when that one
+ * only reads (KG_READ_STMT), and runs alone before any other. Until it has
+ * said true, no statement of the request runs: kg_db_exec returns NULL. Its
+ * parameters must stay valid until the request ends. */
+enum kg_prelude {
+	KG_PRELUDE_NONE,        /* none this request */
+	KG_PRELUDE_PENDING,     /* set, not yet run */
+	KG_PRELUDE_TRUE,        /* ran; its boolean answer was true */
+	KG_PRELUDE_FALSE,       /* ran; false (or NULL) */
+	KG_PRELUDE_FAILED,      /* could not run (logged) */
+};
+void kg_db_prelude(struct kg_stmt *st, const char *const *params);
+/* Runs the prelude now if it is still pending; its outcome (repeatable). */
+enum kg_prelude kg_db_prelude_settle(void);
+/* Forgets the prelude: at the start of every request. */
+void kg_db_prelude_reset(void);
 bool kg_db_commit(void);
 void kg_db_rollback(void);
 /* The SQLSTATE of the last failed statement ("" if none). */

@@ -6,7 +6,7 @@
 #include "instance.h"
 #include "log.h"
 
-static struct kg_stmt q_exists = KG_STMT(instance_exists, 1,
+static struct kg_stmt q_exists = KG_READ_STMT(instance_exists, 1,
 	"SELECT status FROM instance WHERE instance_id = $1");
 
 enum { C_INSTANCE_ID, C_PRODUCT_INFO, C__MAX };

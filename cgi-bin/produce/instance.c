@@ -23,18 +23,18 @@ static struct kg_stmt q_create = KG_STMT(instance_create, 13,
 	"                            'productId', $5::text, 'status', status)"
 	"  FROM ins"
 	") SELECT instance_id FROM ins");
-static struct kg_stmt q_find_v2 = KG_STMT(instance_find_v2, 3,
+static struct kg_stmt q_find_v2 = KG_READ_STMT(instance_find_v2, 3,
 	"SELECT instance_id FROM instance"
 	" WHERE generation = 2 AND order_id = $1 AND order_line_id = $2 AND test_flag = $3::boolean");
-static struct kg_stmt q_find_v1 = KG_STMT(instance_find_v1, 3,
+static struct kg_stmt q_find_v1 = KG_READ_STMT(instance_find_v1, 3,
 	"SELECT instance_id FROM instance"
 	" WHERE generation = 1 AND order_id = $1 AND product_id = $2 AND test_flag = $3::boolean");
-static struct kg_stmt q_app_infos = KG_STMT(instance_app_infos, 1,
+static struct kg_stmt q_app_infos = KG_READ_STMT(instance_app_infos, 1,
 	"SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name,"
 	"       app_password, app_memo, NULL, NULL"
 	" FROM instance WHERE instance_id = ANY ($1::text[])");
 /* With usage_info (D14): the usage recorded so far and the end of its last window. */
-static struct kg_stmt q_app_infos_usage = KG_STMT(instance_app_infos_usage, 1,
+static struct kg_stmt q_app_infos_usage = KG_READ_STMT(instance_app_infos_usage, 1,
 	"SELECT i.instance_id, i.status, i.app_front_end_url, i.app_admin_url, i.app_user_name,"
 	"       i.app_password, i.app_memo, trim_scale(u.total)::text,"
 	"       to_char(u.last_end AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')"

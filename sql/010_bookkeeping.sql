@@ -1,0 +1,33 @@
+-- 010: one bookkeeping call per request. The nonce claim of a request and the
+-- audit rows of the calls a process answered before it travel together, in one
+-- asynchronous-commit transaction (see 009), instead of one transaction each.
+-- Audit rows carry the time they were answered, since they are written later
+-- (at most about a second, or the next request of the same process).
+-- p_nonce NULL: only the audit rows (a process flushing them when idle); the
+-- answer is then NULL.
+
+CREATE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    fresh integer;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    IF p_calls IS NOT NULL THEN
+        INSERT INTO inbound_call (at, program, activity, verdict, http_status, result_code, duration_ms,
+                                  instance_id, order_id, remote_addr)
+        SELECT to_timestamp(r.at), r.program, r.activity, r.verdict, r.http_status, r.result_code,
+               r.duration_ms, r.instance_id, r.order_id, r.remote_addr
+          FROM json_to_recordset(p_calls) AS r(at double precision, program text, activity text,
+               verdict text, http_status smallint, result_code text, duration_ms real,
+               instance_id text, order_id text, remote_addr text);
+    END IF;
+    IF p_nonce IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO nonce (family, nonce, expires_at)
+    VALUES (p_family, p_nonce, now() + make_interval(secs => p_ttl))
+    ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+     WHERE nonce.expires_at < now();
+    GET DIAGNOSTICS fresh = ROW_COUNT;
+    RETURN fresh = 1;
+END $$;
