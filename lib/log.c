@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 static const char *prog = "koogate";
+static int pid;                 /* once: a syscall per line adds up (no child logs) */
 
 void kg_log_init(const char *program)
 {
 	prog = program;
+	pid = (int)getpid();
 }
 
 void kg_log(const char *fmt, ...)
@@ -17,7 +19,7 @@ void kg_log(const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(line, sizeof line, "koogate[%s %d]: ", prog, (int)getpid());
+	n = snprintf(line, sizeof line, "koogate[%s %d]: ", prog, pid ? pid : (int)getpid());
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
