@@ -306,12 +306,13 @@ EOF2
 RSS=$(python3 "$HELPER" rss "$VAR")
 PROCS=$(python3 "$HELPER" procs "$VAR")
 
-# ---------------------------------------------------------------- 5b. newInstance without Query Order
-# The stack configures Query Order (apig_ak, the fake gateway); newInstance then calls it from the same
-# FastCGI process after each answer. Once more without it, to separate koogate's own cost.
+# ---------------------------------------------------------------- 5b. newInstance, Query Order by the worker
+# The stack configures Query Order (apig_ak, the fake gateway); with order_fetch_inline = 1 newInstance
+# calls it from the same FastCGI process after each answer. Once more with order_fetch_inline = 0, the
+# production set-up with `koogate worker` (which is not running here): the web tier only records the order.
 if [ "$HAS_SET" = 1 ] && grep -qE '^[[:space:]]*apig_ak[[:space:]]*=[[:space:]]*[^[:space:]]' "$CONF"; then
-    say "restarting the stack without Query Order (apig_ak empty) for newInstance"
-    start_stack stack-noqo.log "${LOGIN_SET[@]}" "apig_ak="
+    say "restarting the stack with order_fetch_inline = 0 (Query Order left to the worker) for newInstance"
+    start_stack stack-noqo.log "${LOGIN_SET[@]}" "order_fetch_inline=0"
     if [ "$OWN_GATEWAY" = 0 ]; then
         GW_URL=$KOOGATE_FAKE_URL
         CPU_PIDS=("${FAKE_PIDS[@]}" "$(cat "$VAR/fake/koogallery.pid" 2>/dev/null || true)")
@@ -323,6 +324,37 @@ if [ "$HAS_SET" = 1 ] && grep -qE '^[[:space:]]*apig_ak[[:space:]]*=[[:space:]]*
         drop_new
     done
 fi
+
+# ---------------------------------------------------------------- 6a. the database alone
+# pgbench runs exactly the statements one request sends (the texts of lib/app.c's bookkeeping and of
+# cgi-bin/produce/instance.c; one audit row per request, as the programs queue it), with the same number
+# of clients and nothing else running: the most requests per second this machine's PostgreSQL can carry,
+# whatever the web tier costs. The stack's own rate can only be lower: its web server, programs and load
+# generator share the same cores.
+FLOOR=$W/floor
+mkdir -p "$FLOOR"
+: >"$FLOOR/runs.jsonl"
+CALL="[{\"at\":$(date +%s).5,\"http_status\":200,\"duration_ms\":0.9,\"program\":\"produce\",\"activity\":\"queryInstance\",\"verdict\":\"ok\",\"result_code\":\"000000\",\"instance_id\":\"bench-0000001\",\"order_id\":null,\"remote_addr\":\"127.0.0.1\"}]"
+CLAIM="SELECT koogate_bookkeeping('basic', md5(random()::text || clock_timestamp()::text), 120, '$CALL');"
+ORDER="'CSBFLOOR' || :client_id || '-' || :n"
+printf '%s\n' "$CLAIM" >"$FLOOR/claim.sql"
+printf '%s\n' "\\set id random(0, $((SEED - 1)))" "$CLAIM" \
+    "SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name, app_password, app_memo, NULL, NULL FROM instance WHERE instance_id = ANY (ARRAY['bench-' || lpad(:id::text, 7, '0')]);" \
+    >"$FLOOR/query1.sql"
+printf '%s\n' "\\set n random(1, 2000000000)" "$CLAIM" \
+    "SELECT instance_id FROM instance WHERE generation = 2 AND order_id = $ORDER AND order_line_id = $ORDER || '-000001' AND test_flag = false;" \
+    "WITH ins AS (INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id, business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name, app_password, app_memo) VALUES (gen_random_uuid()::text, 2::smallint, $ORDER, $ORDER || '-000001', '', gen_random_uuid()::text, 'active', false, 'https://app.example.com/login', NULL, 'u' || :n, decode(md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex'), NULL) ON CONFLICT DO NOTHING RETURNING instance_id, order_id, order_line_id, test_flag, status, generation), ev AS (INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail) SELECT 'created', instance_id, order_id, order_line_id, test_flag, jsonb_build_object('generation', generation, 'businessId', 'x', 'productId', '', 'status', status) FROM ins) SELECT instance_id FROM ins;" \
+    >"$FLOOR/new.sql"
+for kind in claim query1 new; do
+    for r in $(seq 1 "$ROUNDS"); do
+        tps=$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -f "$FLOOR/$kind.sql" 2>"$FLOOR/$kind.err" \
+              | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+        [ -n "$tps" ] || die "pgbench $kind failed: $(tail -n 3 "$FLOOR/$kind.err")"
+        printf '{"label": "floor_%s", "tps": %s}\n' "$kind" "$tps" >>"$FLOOR/runs.jsonl"
+        say "database alone, $kind: $tps per second"
+        if [ "$kind" = new ]; then drop_new; fi
+    done
+done
 
 # ---------------------------------------------------------------- 6. 1,000,000 instances
 say "growing the instance table to $BIG rows"
@@ -418,6 +450,7 @@ facts = {
               "left": "$LEFT", "exit": $PUSH_RC, "duplicates": "$GW_DUPS",
               "ok": $PUSH_RC == 0 and int("$SENT") == $PENDING and int("$GW_RECORDS") == $PENDING},
     "notes": notes,
+    "floor": [json.loads(l) for l in open("$FLOOR/runs.jsonl")],
 }
 print(json.dumps(facts))
 EOF
