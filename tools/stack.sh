@@ -577,7 +577,9 @@ start_lighttpd() {
         printf '        "socket"          => "%s",\n' "$VAR/lighttpd/sock/$2.sock"
         printf '        "check-local"     => "disable",\n'
         printf '        "max-procs"       => %s,\n' "$3"
-        printf '        "bin-environment" => ( "KOOGATE_CONFIG" => "%s", "KOOGATE_LOG_FILE" => "%s" ),\n' "$CONF" "$LOGDIR/lighttpd-error.log"
+        # GNUTLS_NO_IMPLICIT_INIT: as in apache-conf/koogate.conf and lighttpd.conf.in.
+        printf '        "bin-environment" => ( "KOOGATE_CONFIG" => "%s", "KOOGATE_LOG_FILE" => "%s", "GNUTLS_NO_IMPLICIT_INIT" => "1" ),\n' \
+            "$CONF" "$LOGDIR/lighttpd-error.log"
         printf '        "bin-copy-environment" => ( "PATH", "TZ", "LANG" ),\n'
         printf '    )) )\n'
     }
