@@ -319,22 +319,27 @@ def cmd_report(jsonl, facts_path, out):
     # CPU attribution
     L.append("## Where the CPU goes (ms of CPU per answered request, median of runs)\n")
     comps = ["client", "apache", "fcgi", "postgres", "fakes", "machine_busy", "machine_iowait"]
-    L.append("| kind | load generator | apache | FastCGI program | postgres | fakes | other processes | machine busy | iowait |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| kind | load generator | apache | FastCGI program | postgres | fakes | other processes | machine busy | iowait | best ratio if the program cost nothing |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, name in order:
         if label not in by:
             continue
         c = cpu_per_req(label)
         fc = sum(v for k, v in c.items() if k.startswith("fcgi:"))
         ours = c.get("client", 0) + c.get("apache", 0) + fc + c.get("postgres", 0) + c.get("fakes", 0)
-        L.append("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |" % (
+        rest = ours - fc
+        L.append("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s |" % (
             name, c.get("client", 0), c.get("apache", 0), fc, c.get("postgres", 0), c.get("fakes", 0),
-            max(c.get("machine_busy", 0) - ours, 0), c.get("machine_busy", 0), c.get("machine_iowait", 0)))
+            max(c.get("machine_busy", 0) - ours, 0), c.get("machine_busy", 0), c.get("machine_iowait", 0),
+            "%.0f %%" % (hello_cost / rest * 100) if rest > 0 and label != "hello" else ""))
     L.append("")
     L.append("`machine busy` is all CPU time of the machine (user + system + interrupts, all %s cores) divided by "
              "the answered requests; `other processes` is what of it none of the listed processes used (kernel "
              "work not charged to a process, and unrelated processes on the machine). When `machine busy` × "
-             "req/s is well below %s cores, the kind is bound by waiting (locks, I/O, a process pool), not CPU.\n"
+             "req/s is well below %s cores, the kind is bound by waiting (locks, I/O, a process pool), not CPU. "
+             "`best ratio if the program cost nothing` is hello's CPU per request divided by what the load "
+             "generator, Apache, PostgreSQL and the fakes alone spent per request of the kind: the most a "
+             "CPU-bound run could reach with a free koogate program, on the database work it does now.\n"
              % (facts.get("cores"), facts.get("cores")))
 
     # RSS
