@@ -23,11 +23,11 @@ static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
 /* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
  * as the database prelude: with the handler's first statement, or alone. */
-static struct kg_stmt q_book = KG_STMT(bookkeeping, 4,
+static struct kg_stmt q_book = KG_BOOKKEEPING_STMT(bookkeeping, 4,
 	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json)");
 /* Housekeeping, now and then after an answer: expired nonces, used or
  * expired login states, ended sessions; a bounded amount each time. */
-static struct kg_stmt q_prune = KG_STMT(prune_expired, 0,
+static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 0,
 	"WITH n AS (DELETE FROM nonce WHERE ctid IN"
 	"   (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)),"
 	" l AS (DELETE FROM login_state WHERE ctid IN"
@@ -412,13 +412,14 @@ static void put_call_field(const char *name, const char *v)
 	kbuf_put_jstr(b, clean, n);
 }
 
-/* Writes the queued audit rows on their own (no request to carry them). */
-static void calls_flush(void)
+/* Writes the queued audit rows on their own (no request to carry them);
+ * always: even with none, for the NOTIFY of events just written. */
+static void calls_flush(bool always)
 {
 	const char *p[4] = { NULL, NULL, NULL, calls_array() };
 	PGresult *res;
 
-	if (!p[3])
+	if (!p[3] && !always)
 		return;
 	kg_db_prelude_reset();
 	if ((res = kg_db_exec(&q_book, p))) {
@@ -457,7 +458,7 @@ static void audit(struct kg_ctx *c, double ms)
 	put_call_field("remote_addr", c->req.remote_addr);
 	kbuf_putc(b, '}');
 	if (++calls.n >= CALLS_MAX || mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
-		calls_flush();
+		calls_flush(false);
 }
 
 static volatile sig_atomic_t stopping;
@@ -482,7 +483,7 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		int n;
 
 		if (stopping) {
-			calls_flush();
+			calls_flush(false);
 			return false;
 		}
 		FD_ZERO(&in);
@@ -491,7 +492,7 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		if (n > 0 || (n < 0 && errno != EINTR))
 			break;
 		if (n == 0) {
-			calls_flush();
+			calls_flush(false);
 			retry = calls.n == 0;
 		}
 	}
@@ -545,6 +546,7 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	derive_keys();
+	kg_db_notify_later = true;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
 		kg_log("cannot initialise FastCGI");
 		return 1;
@@ -597,12 +599,18 @@ int kg_main(const struct kg_program *prog)
 		       c.verdict ? c.verdict : "ok", kg_sigform_name(c.form), ms,
 		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-");
 		audit(&c, ms);
-		if (c.follow_up && prog->follow_up)
+		/* Now, not later: the call sends the NOTIFY of any event just written (sql/010). */
+		if (kg_db_wrote())
+			calls_flush(true);
+		if (c.follow_up && prog->follow_up) {
 			prog->follow_up(&c);
+			if (kg_db_wrote())
+				calls_flush(true);
+		}
 		if (++served % 256 == 0 && kg_db_ready())
 			(void)kg_db_run(&q_prune, NULL);
 	}
-	calls_flush();
+	calls_flush(false);
 	kg_db_close();
 	return 0;
 }

@@ -11,8 +11,11 @@
 /* A connection used this recently is not polled for a server-side close. */
 #define LIVENESS_QUIET_MS 100
 
+bool kg_db_notify_later;
+
 static PGconn  *conn;
 static unsigned conn_gen;
+static bool     wrote;
 static double   last_used_ms;
 static char     last_state[6];
 static char     last_message[256];
@@ -46,7 +49,7 @@ static void ignore_notice(void *arg, const char *message)
 
 bool kg_db_ready(void)
 {
-	char timeout[16], options[64];
+	char timeout[16], options[96];
 	const char *kw[] = { "dbname", "connect_timeout", "options", "fallback_application_name", NULL };
 	const char *val[5];
 
@@ -73,7 +76,8 @@ bool kg_db_ready(void)
 	drop();
 	snprintf(timeout, sizeof timeout, "%d", kg_cfg.db_timeout);
 	/* A statement can never hold a request past the marketplace's 5 s. */
-	snprintf(options, sizeof options, "-c statement_timeout=%d", kg_cfg.db_timeout * 1000);
+	snprintf(options, sizeof options, "-c statement_timeout=%d%s", kg_cfg.db_timeout * 1000,
+	         kg_db_notify_later ? " -c koogate.notify_later=on" : "");
 	val[0] = kg_cfg.db;
 	val[1] = timeout;
 	val[2] = options;
@@ -144,9 +148,14 @@ static PGresult *checked(PGresult *res, const struct kg_stmt *st)
 
 static PGresult *run(struct kg_stmt *st, const char *const *params)
 {
+	PGresult *res;
+
 	if (!kg_db_ready() || !prepared(st))
 		return NULL;
-	return checked(PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0), st);
+	res = checked(PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0), st);
+	if (res && !st->reads_only && !st->bookkeeping)
+		wrote = true;
+	return res;
 }
 
 static enum kg_prelude prelude_outcome(PGresult *res)
@@ -291,6 +300,14 @@ void kg_db_rollback(void)
 {
 	if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
 		(void)simple("ROLLBACK");
+}
+
+bool kg_db_wrote(void)
+{
+	bool w = wrote;
+
+	wrote = false;
+	return w;
 }
 
 const char *kg_db_sqlstate(void)

@@ -921,7 +921,29 @@ def concurrent_auth_sync(node, rounds=5, ncalls=10, pool_size=36):
             "%d lines, e.g. %s" % (len(dl), " | ".join(dl[:2])[:500]))
 
 
+def event_notified_after_answer(node):
+    """sql/010: a FastCGI program's event is notified by its bookkeeping call right after the answer, in
+    its own transaction (empty payload), not by the trigger inside the state change (payload: the id)."""
+    name = "3 %s a new instance's event is notified after the answer, outside its transaction" % node.name
+    watch = PsqlSession(node)
+    try:
+        watch.run("LISTEN koogate_event;")
+        resp = v2_call(node, new_instance_body(fr.gen_order_id()))
+        code, probs = answer(node, resp)
+        deadline, seen = time.monotonic() + 2.0, []
+        while time.monotonic() < deadline and not seen:
+            time.sleep(0.1)
+            seen = [l for l in watch.run("SELECT 1;") if "notification" in l]
+        R.check(name, code == "000000" and not probs and seen and all("payload" not in l for l in seen),
+                "resultCode %s %s, notifications within 2 s: %r" % (code, probs, seen))
+    except Exception as e:  # noqa: BLE001 -- one failed check, not a crashed suite
+        R.fail(name, repr(e))
+    finally:
+        watch.close()
+
+
 def case3(A, B):
+    event_notified_after_answer(A)
     t0 = time.monotonic()
     duplicate_new_instance([A], 100, "3 %s 100 concurrent duplicate newInstance" % A.name)
     note("100 duplicates on A in %.1f s" % (time.monotonic() - t0))
