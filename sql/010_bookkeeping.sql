@@ -13,15 +13,17 @@
 -- group commit never happened (pgbench, the newInstance statements, 16
 -- clients: about half the rate with the trigger's NOTIFY than without). A
 -- session with koogate.notify_later = on (the FastCGI programs' connections)
--- only marks that it wrote an event; its next bookkeeping call, made right after
--- the answer, sends the NOTIFY in its own asynchronous-commit transaction. The
--- mark is set in the event's transaction, so it is gone if that rolls back. A
--- lost NOTIFY costs the worker at most its 5 s poll.
+-- only notes the ids of the events it wrote; its next bookkeeping call, made
+-- right after the answer, sends the same NOTIFY koogate_event, '<event id>' in
+-- its own asynchronous-commit transaction. The note is a session setting made
+-- in the event's transaction, so it is gone if that rolls back. A lost NOTIFY
+-- (a crash in between) costs the worker at most its 5 s poll.
 
 CREATE OR REPLACE FUNCTION event_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_setting('koogate.notify_later', true) = 'on' THEN
-        PERFORM set_config('koogate.event_pending', 'on', false);
+        PERFORM set_config('koogate.events_written',
+                           concat_ws(',', NULLIF(current_setting('koogate.events_written', true), ''), NEW.id), false);
     ELSE
         PERFORM pg_notify('koogate_event', NEW.id::text);
     END IF;
@@ -34,9 +36,10 @@ DECLARE
     fresh integer;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
-    IF current_setting('koogate.event_pending', true) = 'on' THEN
-        PERFORM set_config('koogate.event_pending', 'off', false);
-        PERFORM pg_notify('koogate_event', '');
+    IF current_setting('koogate.events_written', true) <> '' THEN
+        PERFORM pg_notify('koogate_event', id)
+           FROM unnest(string_to_array(current_setting('koogate.events_written'), ',')) AS id;
+        PERFORM set_config('koogate.events_written', '', false);
     END IF;
     IF p_calls IS NOT NULL THEN
         INSERT INTO inbound_call (at, program, activity, verdict, http_status, result_code, duration_ms,
