@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/select.h>
 #include <unistd.h>
@@ -461,6 +462,26 @@ static void audit(struct kg_ctx *c, double ms)
 		calls_flush(false);
 }
 
+/* Memory a request leaves free stays resident (glibc raises its trim threshold
+ * once large blocks have been freed). The parsed body goes when the request is
+ * done, the body buffer too once it has grown past KEEP_BODY_CAP (it is kept for
+ * the next request otherwise), and the free heap pages go back to the system when
+ * the process is next idle (CALLS_IDLE_MS without a request), so that a busy
+ * process does not give back memory it is about to use again. */
+#define KEEP_BODY_CAP    (128 * 1024)
+
+static bool trim_pending;
+
+static void release_request(struct kg_ctx *c)
+{
+	json_object_put(c->json);
+	c->json = NULL;
+	kg_params_free(&c->params);
+	trim_pending = true;
+	if (c->req.body.cap > KEEP_BODY_CAP)
+		kbuf_free(&c->req.body);
+}
+
 static volatile sig_atomic_t stopping;
 
 static void on_term(int sig)
@@ -488,10 +509,15 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		}
 		FD_ZERO(&in);
 		FD_SET(0, &in);         /* the FastCGI listening socket */
-		n = pselect(1, &in, NULL, NULL, calls.n && retry ? &idle : NULL, waiting_mask);
+		n = pselect(1, &in, NULL, NULL, (calls.n && retry) || trim_pending ? &idle : NULL,
+		            waiting_mask);
 		if (n > 0 || (n < 0 && errno != EINTR))
 			break;
-		if (n == 0) {
+		if (n == 0 && trim_pending) {
+			malloc_trim(0);
+			trim_pending = false;
+		}
+		if (n == 0 && calls.n && retry) {
 			calls_flush(false);
 			retry = calls.n == 0;
 		}
@@ -609,6 +635,7 @@ int kg_main(const struct kg_program *prog)
 		}
 		if (++served % 256 == 0 && kg_db_ready())
 			(void)kg_db_run(&q_prune, NULL);
+		release_request(&c);
 	}
 	calls_flush(false);
 	kg_db_close();
