@@ -50,8 +50,9 @@ static void ignore_notice(void *arg, const char *message)
 bool kg_db_ready(void)
 {
 	char timeout[16], options[96];
-	const char *kw[] = { "dbname", "connect_timeout", "options", "fallback_application_name", NULL };
-	const char *val[5];
+	const char *kw[] = { "gssencmode", "dbname", "connect_timeout", "options",
+	                     "fallback_application_name", NULL };
+	const char *val[6];
 
 	if (conn && PQstatus(conn) == CONNECTION_OK) {
 		/* An idle connection with something to read has usually been closed
@@ -78,11 +79,15 @@ bool kg_db_ready(void)
 	/* A statement can never hold a request past the marketplace's 5 s. */
 	snprintf(options, sizeof options, "-c statement_timeout=%d%s", kg_cfg.db_timeout * 1000,
 	         kg_db_notify_later ? " -c koogate.notify_later=on" : "");
-	val[0] = kg_cfg.db;
-	val[1] = timeout;
-	val[2] = options;
-	val[3] = "koogate";
-	val[4] = NULL;
+	/* No GSSAPI encryption unless db or PGGSSENCMODE asks for it: libpq would
+	 * look for Kerberos credentials at every TCP connect (about 0.5 MB per
+	 * process). Before dbname, so that a gssencmode in db overrides it. */
+	val[0] = getenv("PGGSSENCMODE") ? "" : "disable";
+	val[1] = kg_cfg.db;
+	val[2] = timeout;
+	val[3] = options;
+	val[4] = "koogate";
+	val[5] = NULL;
 	conn = PQconnectdbParams(kw, val, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		char msg[256];
