@@ -208,6 +208,9 @@ UNIFIED_SHIM = page("Unified login", """<p id="shim">Loading...</p>
 class Handler(BaseHTTPRequestHandler):
     server_version = "fake-oneaccess"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (about 40 ms a call), which the real service does not add.
+    disable_nagle_algorithm = True
 
     # ------------------------------------------------------------------ plumbing
     def log_message(self, fmt, *args):
