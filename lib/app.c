@@ -43,39 +43,22 @@ static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 0,
 #define CALLS_MAX_AGE  1000.0   /* ms */
 #define CALLS_IDLE_MS  50       /* no new request this long: write them */
 static struct {
-	struct kbuf json;       /* "[{...},{...}" and, while in a claim, "]" */
+	struct kbuf json;       /* "[{...},{...}", closed with "]" while a call carries them */
 	unsigned    n;
 	double      oldest_ms;
-	bool        closed;
+} calls;
+/* The claim's parameters: family and TTL are set once per process; the nonce
+ * is the request's own copy, since the prelude runs after auth returns. */
+static struct {
 	const char *params[4];
 	char        ttl[16];
-} calls;
-static char claimed_nonce[NONCE_MAX + 1];   /* the request's own copy: the prelude runs later */
+	char        nonce[NONCE_MAX + 1];
+} claim;
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-double kg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static const struct kg_keyring *family_keys(const struct kg_ctx *c)
 {
 	return c->prog->family == KG_SCHEME_KIT ? &kg_cfg.kit_keys : &kg_cfg.basic_keys;
-}
-
-static const char *family_name(const struct kg_ctx *c)
-{
-	return c->prog->family == KG_SCHEME_KIT ? "kit" : "basic";
 }
 
 static bool nonce_settled(struct kg_ctx *c);
@@ -132,13 +115,18 @@ static bool fresh_ms(const char *ts, int window_s, bool *parsed)
 	return d <= window_s * 1000.0 && d >= -window_s * 1000.0;
 }
 
+static bool calls_closed(void)
+{
+	return calls.json.len && calls.json.p[calls.json.len - 1] == ']';
+}
+
+/* The queued rows as a JSON array, or NULL when there are none. */
 static const char *calls_array(void)
 {
 	if (!calls.n)
 		return NULL;
-	if (!calls.closed)
+	if (!calls_closed())
 		kbuf_putc(&calls.json, ']');
-	calls.closed = true;
 	return calls.json.p;
 }
 
@@ -146,22 +134,24 @@ static void calls_written(void)
 {
 	kbuf_reset(&calls.json);
 	calls.n = 0;
-	calls.closed = false;
 }
 
 /* The claim is sent with the handler's first statement (db.c's prelude);
  * nonce_settled() reads its outcome before any answer goes out. */
-static bool claim_nonce(struct kg_ctx *c, const char *nonce)
+static void claim_nonce(const char *nonce)
 {
-	snprintf(calls.ttl, sizeof calls.ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
+	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
+	claim.params[3] = calls_array();
+	kg_db_prelude(&q_book, claim.params);
+}
+
+static void claim_init(const struct kg_program *prog)
+{
+	claim.params[0] = prog->family == KG_SCHEME_KIT ? "kit" : "basic";   /* one nonce store per family */
+	claim.params[1] = claim.nonce;
+	claim.params[2] = claim.ttl;
+	snprintf(claim.ttl, sizeof claim.ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
-	snprintf(claimed_nonce, sizeof claimed_nonce, "%s", nonce);
-	calls.params[0] = family_name(c);
-	calls.params[1] = claimed_nonce;
-	calls.params[2] = calls.ttl;
-	calls.params[3] = calls_array();
-	kg_db_prelude(&q_book, calls.params);
-	return true;
 }
 
 /* False, with the verdict set and logged, when the request's nonce was
@@ -171,7 +161,7 @@ static bool nonce_settled(struct kg_ctx *c)
 	enum kg_prelude o = kg_db_prelude_settle();
 	const char *verdict = o == KG_PRELUDE_FALSE ? "replay" : "db-error";
 
-	if (o != KG_PRELUDE_FAILED && calls.closed)
+	if (o != KG_PRELUDE_FAILED && calls_closed())
 		calls_written();
 	if (o == KG_PRELUDE_NONE || o == KG_PRELUDE_TRUE)
 		return true;
@@ -235,7 +225,10 @@ static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
 	if (k < 0)
 		return refuse(c, KG_EAUTH, "bad-signature", "signature does not verify");
 	c->key_index = k;
-	return parse_body(c) && claim_nonce(c, nonce);
+	if (!parse_body(c))
+		return false;
+	claim_nonce(nonce);
+	return true;
 }
 
 bool kg_auth_v2_basic(struct kg_ctx *c)
@@ -422,7 +415,6 @@ static void calls_flush(bool always)
 
 	if (!p[3] && !always)
 		return;
-	kg_db_prelude_reset();
 	if ((res = kg_db_exec(&q_book, p))) {
 		PQclear(res);
 		calls_written();
@@ -437,14 +429,12 @@ static void audit(struct kg_ctx *c, double ms)
 {
 	struct kbuf *b = &calls.json;
 
-	if (calls.closed) {     /* a claim that failed carried them: reopen */
+	if (calls_closed())     /* a call that failed carried them: reopen */
 		b->p[--b->len] = '\0';
-		calls.closed = false;
-	}
 	if (!calls.n) {
 		kbuf_reset(b);
 		kbuf_putc(b, '[');
-		calls.oldest_ms = mono_ms();
+		calls.oldest_ms = kg_mono_ms();
 	} else {
 		kbuf_putc(b, ',');
 	}
@@ -458,7 +448,7 @@ static void audit(struct kg_ctx *c, double ms)
 	put_call_field("order_id", c->order_id[0] ? c->order_id : NULL);
 	put_call_field("remote_addr", c->req.remote_addr);
 	kbuf_putc(b, '}');
-	if (++calls.n >= CALLS_MAX || mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
+	if (++calls.n >= CALLS_MAX || kg_mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
 		calls_flush(false);
 }
 
@@ -572,6 +562,7 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	derive_keys();
+	claim_init(prog);
 	kg_db_notify_later = true;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
 		kg_log("cannot initialise FastCGI");
@@ -586,10 +577,7 @@ int kg_main(const struct kg_program *prog)
 		char method[16], remote[64];
 		double ms;
 
-		json_object_put(c.json);
-		kg_params_free(&c.params);
-		kg_db_prelude_reset();
-		c = (struct kg_ctx){ .prog = prog, .req = c.req, .key_index = -1, .t0 = mono_ms() };
+		c = (struct kg_ctx){ .prog = prog, .req = c.req, .key_index = -1, .t0 = kg_mono_ms() };
 		switch (kg_req_read(&c.req, &f, kg_cfg.body_limit)) {
 		case KG_READ_TOO_LARGE:
 			c.verdict = "too-large";
@@ -610,7 +598,7 @@ int kg_main(const struct kg_program *prog)
 		(void)nonce_settled(&c);   /* a claim no statement carried is still recorded */
 		kg_db_prelude_reset();
 		kg_db_rollback();       /* never carry an open transaction over */
-		ms = mono_ms() - c.t0;
+		ms = kg_mono_ms() - c.t0;
 		/* The FastCGI environment is freed by Finish: keep what the log needs. */
 		snprintf(method, sizeof method, "%s", c.req.method);
 		snprintf(remote, sizeof remote, "%s", c.req.remote_addr);

@@ -5,6 +5,7 @@
 #ifndef KG_APP_H
 #define KG_APP_H
 
+#include "clock.h"
 #include <stdbool.h>
 #include <json-c/json.h>
 #include "crypto.h"
@@ -63,6 +64,5 @@ void kg_note_ids(struct kg_ctx *c, const char *instance_id, const char *order_id
 /* AES key for appInfo, derived once per process from the verifying key. */
 const struct kg_aeskey *kg_appinfo_key(const struct kg_ctx *c, enum kg_enctype type);
 
-double kg_now_ms(void);      /* wall clock, epoch ms */
 
 #endif

@@ -1,4 +1,5 @@
 #include "db.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 
@@ -6,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A connection used this recently is not polled for a server-side close. */
 #define LIVENESS_QUIET_MS 100
@@ -25,13 +25,6 @@ static struct {
 	enum kg_prelude     state;
 } prelude;
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void drop(void)
 {
@@ -59,7 +52,7 @@ bool kg_db_ready(void)
 		 * by the server (a restart sends FATAL, then EOF): read until it is
 		 * drained, so the loss shows before a statement fails on it. */
 		struct pollfd p = { PQsocket(conn), POLLIN, 0 };
-		double now = mono_ms();
+		double now = kg_mono_ms();
 		bool alive = true;
 
 		if (now - last_used_ms < LIVENESS_QUIET_MS) {
@@ -80,7 +73,7 @@ bool kg_db_ready(void)
 	snprintf(options, sizeof options, "-c statement_timeout=%d%s", kg_cfg.db_timeout * 1000,
 	         kg_db_notify_later ? " -c koogate.notify_later=on" : "");
 	/* No GSSAPI encryption unless db or PGGSSENCMODE asks for it: libpq would
-	 * look for Kerberos credentials at every TCP connect (about 0.5 MB per
+	 * look for Kerberos credentials at every TCP connect (0.66 MB per
 	 * process). Before dbname, so that a gssencmode in db overrides it. */
 	val[0] = getenv("PGGSSENCMODE") ? "" : "disable";
 	val[1] = kg_cfg.db;
@@ -100,7 +93,7 @@ bool kg_db_ready(void)
 	}
 	PQsetNoticeProcessor(conn, ignore_notice, NULL);
 	conn_gen++;
-	last_used_ms = mono_ms();
+	last_used_ms = kg_mono_ms();
 	return true;
 }
 

@@ -1,4 +1,5 @@
 #include "orders.h"
+#include "clock.h"
 #include "apig.h"
 #include "config.h"
 #include "crypto.h"
@@ -184,24 +185,16 @@ static long backoff_s(int attempts)
 	return (s > 3600 ? 3600 : s) + r % 16;    /* jitter spreads synchronized retries */
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int kg_orders_fetch_due(int max, long budget_ms)
 {
-	double end = now_ms() + (double)budget_ms;
+	double end = kg_mono_ms() + (double)budget_ms;
 	char hours[16];
 	int done = 0;
 
 	if (!kg_orders_configured())
 		return 0;
 	snprintf(hours, sizeof hours, "%d", kg_cfg.order_fetch_hours);
-	while (done < max && now_ms() < end) {
+	while (done < max && kg_mono_ms() < end) {
 		const char *cp[1] = { hours };
 		PGresult *res = kg_db_exec(&q_claim, cp);
 		struct kbuf body = { 0 };

@@ -32,8 +32,6 @@ END $$;
 
 CREATE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json)
 RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    fresh integer;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
     IF current_setting('koogate.events_written', true) <> '' THEN
@@ -53,10 +51,8 @@ BEGIN
     IF p_nonce IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO nonce (family, nonce, expires_at)
-    VALUES (p_family, p_nonce, now() + make_interval(secs => p_ttl))
-    ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
-     WHERE nonce.expires_at < now();
-    GET DIAGNOSTICS fresh = ROW_COUNT;
-    RETURN fresh = 1;
+    RETURN koogate_claim_nonce(p_family, p_nonce, p_ttl);
 END $$;
+
+-- 009's koogate_audit stays: web nodes still running the previous build call
+-- it until they are upgraded.
