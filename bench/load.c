@@ -724,14 +724,29 @@ static void check_timeouts(int64_t now)
 
 /* ------------------------------------------------------------------ CPU per component */
 /* With --cpu-var: CPU time (utime + stime) used inside the measured window by the processes of
- * the stack in DIR: apache (apache2 started with DIR/httpd.conf), fcgi:<program> (processes whose
- * environment holds KOOGATE_CONFIG=DIR/koogate.conf), postgres (working directory DIR/pg), fakes
- * (--cpu-pids), and the machine as a whole from /proc/stat. Processes that exit inside the window
+ * the stack in DIR: apache (apache2 started with DIR/httpd.conf), fcgi:<program> (a program of
+ * tools/stack/programs whose environment holds KOOGATE_CONFIG=DIR/koogate.conf), postgres
+ * (working directory DIR/pg), fakes (--cpu-pids), and the machine as a whole from /proc/stat. Processes that exit inside the window
  * are missed; processes that start inside it count from their start. */
 #define MAXCOMP 24
-static const char *const programs[] = { "produce", "hello", "tenantSync", "applicationSync", "authSync",
-	"singleOrgSync", "allOrgSync", "login", "callback", "session", "logout", "cas-login",
-	"cas-callback", "usage", NULL };
+#define MAXPROG 32
+static char programs[MAXPROG][64];   /* the first word of each line of tools/stack/programs */
+static int nprograms;
+
+static void load_programs(void)
+{
+	FILE *f = fopen(KG_PROGRAMS_FILE, "r");
+	char line[256], name[64];
+
+	if (!f) {
+		perror(KG_PROGRAMS_FILE);
+		exit(2);
+	}
+	while (fgets(line, sizeof line, f) && nprograms < MAXPROG)
+		if (sscanf(line, " %63s", name) == 1 && name[0] != '#')
+			memcpy(programs[nprograms++], name, sizeof name);
+	fclose(f);
+}
 
 struct pcpu { int pid, comp; long long ticks; };
 struct cpusnap {
@@ -815,7 +830,7 @@ static void cpu_snapshot(struct cpusnap *s)
 		snprintf(path, sizeof path, "/proc/%d/comm", pid);
 		if (comp < 0 && slurp(path, comm, sizeof comm) > 0) {
 			comm[strcspn(comm, "\n")] = '\0';
-			for (int i = 0; programs[i] && comp < 0; i++) {
+			for (int i = 0; i < nprograms && comp < 0; i++) {
 				if (strcmp(comm, programs[i]))
 					continue;
 				snprintf(path, sizeof path, "/proc/%d/environ", pid);
@@ -969,6 +984,8 @@ int main(int argc, char **argv)
 	}
 	if (!url || sscanf(url, "http://%63[^:/]:%d", opt.host, &opt.port) != 2)
 		usage();
+	if (opt.cpu_var)
+		load_programs();
 	if (!opt.basic_key)
 		opt.basic_key = getenv("KOOGATE_BASIC_KEY");
 	if (!opt.kit_key)
