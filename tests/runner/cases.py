@@ -18,7 +18,7 @@ from .checks import check_answer, check_case
 from .commands import lc_run_special
 from .jsontext import JsonError, Num, _pairs, _reject_constant, emit
 from .match import get_path
-from .request import build_and_send
+from .request import build_and_send, case_refs
 from .selftest import selftest
 from .variables import Scope, lc_eval, subst
 
@@ -91,7 +91,7 @@ class Context:
 
 class CaseState:
     def __init__(self):
-        self.nonces = {}      # case name -> last nonce used
+        self.nonces = {}      # case id -> last nonce used
         self.lock = threading.Lock()
 
 
@@ -164,6 +164,9 @@ def run_request_case(case, file_scope, ctx, state, fname):
     return errs
 
 
+CASE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
 def load_fixture(path):
     with open(path, encoding="utf-8") as f:
         # Integers become int (counts, statuses); fractions keep their literal text for signing.
@@ -172,13 +175,23 @@ def load_fixture(path):
         data = {"cases": data}
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise FixtureError("%s: expected a list of cases or an object with \"cases\"" % path)
-    names = set()
+    names, ids = set(), set()
     for c in data["cases"]:
         if not isinstance(c, dict) or not c.get("name"):
             raise FixtureError("%s: every case needs a name" % path)
         if c["name"] in names:
             raise FixtureError("%s: duplicate case name %r" % (path, c["name"]))
         names.add(c["name"])
+        # Other cases refer to this one by its id, never by its name: a name can be reworded freely.
+        for ref in case_refs(c):
+            if ref not in ids:
+                raise FixtureError("%s: case %r: $same:%s is not the id of an earlier case" % (path, c["name"], ref))
+        if "id" in c:
+            if not (isinstance(c["id"], str) and CASE_ID_RE.fullmatch(c["id"])):
+                raise FixtureError("%s: case %r: id %r is not letters, digits, '-' and '_'" % (path, c["name"], c["id"]))
+            if c["id"] in ids:
+                raise FixtureError("%s: duplicate case id %r" % (path, c["id"]))
+            ids.add(c["id"])
     return data
 
 

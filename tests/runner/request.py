@@ -23,6 +23,14 @@ def encode_query(pairs, raw=(), form=()):
     return "&".join("%s=%s" % (urllib.parse.quote(str(k), safe=""), value(k, v)) for k, v in pairs)
 
 
+def case_refs(case):
+    """The ids of earlier cases a case refers to: "nonce": "$same:<id>" reuses the nonce that case sent."""
+    req = case.get("request")
+    sign = req.get("sign") if isinstance(req, dict) else None
+    nonce = sign.get("nonce") if isinstance(sign, dict) else None
+    return [nonce[6:]] if isinstance(nonce, str) and nonce.startswith("$same:") else []
+
+
 def build_and_send(case, scope, ctx, state, fname):
     """Builds one request (signing it now) and sends it. Returns (request_info, Response)."""
     req = subst(case.get("request", {}), scope, ctx)
@@ -76,7 +84,7 @@ def build_and_send(case, scope, ctx, state, fname):
         other = nonce[6:]
         with state.lock:
             if other not in state.nonces:
-                raise FixtureError("nonce $same:%s: that case has not run (or used no nonce)" % other)
+                raise FixtureError("nonce $same:%s: the case with that id has not run (or used no nonce)" % other)
             nonce = state.nonces[other]
     if nonce is None:
         nonce = secrets.token_hex(32).upper()
@@ -155,9 +163,9 @@ def build_and_send(case, scope, ctx, state, fname):
         url += ("&" if "?" in url else "?") + encode_query(query, info.pop("raw", ()), info.pop("form", ()))
     if req.get("raw_query"):   # sent exactly as written (e.g. a published request with unencoded '+')
         url += ("&" if "?" in url else "?") + req["raw_query"]
-    if "nonce" in info:
+    if "nonce" in info and case.get("id"):
         with state.lock:
-            state.nonces[case["name"]] = info["nonce"]
+            state.nonces[case["id"]] = info["nonce"]
     info["url"] = url
     resp = http_request(method, url, headers, body, timeout=float(req.get("timeout_s", 30)),
                         cafile=ctx.fake_ca if fake else None)
