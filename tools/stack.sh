@@ -33,6 +33,8 @@
 # everything runs as the calling user. Several stacks with different --var can run at once.
 # Environment: KOOGATE_SQL_DIR=DIR runs `koogate migrate --sql DIR`; KOOGATE_SKIP_MIGRATE=1 skips
 # `koogate migrate` (debugging the stack itself only).
+# This file is the command line and the order of the steps; the steps are in tools/stack/*.sh
+# (common, config, postgres, fake, web), the programs a stack serves in tools/stack/programs.
 set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
 

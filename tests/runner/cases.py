@@ -2,7 +2,6 @@
 here; command and sql cases in commands.py) with its repeats, checks (checks.py) and captures, and the
 command line."""
 
-import concurrent.futures
 import glob
 import json
 import os
@@ -11,7 +10,6 @@ import shlex
 import sys
 import threading
 import time
-import uuid
 
 from .base import REPO, TESTS, FixtureError
 from .checks import check_answer, check_case
@@ -20,7 +18,7 @@ from .jsontext import JsonError, Num, _pairs, _reject_constant, emit
 from .match import get_path
 from .request import build_and_send, case_refs
 from .selftest import selftest
-from .variables import Scope, lc_eval, subst
+from .variables import Scope, lc_eval, repeat, subst
 
 def unmet_need(case, ctx):
     """Why a case (or file) cannot run on this stack, or None."""
@@ -104,8 +102,7 @@ def run_request_case(case, file_scope, ctx, state, fname):
     conc = max(1, int(case.get("concurrency", 1)))
     exp_raw = case.get("expect", {})
 
-    def one(i):
-        it = Scope(scope, gen_home=False, values={"rep": str(i), "rep_uuid": str(uuid.uuid4())})
+    def one(i, it):
         try:
             info, resp = build_and_send(case, it, ctx, state, fname)
         except FixtureError:
@@ -114,12 +111,7 @@ def run_request_case(case, file_scope, ctx, state, fname):
             return None, None, ["request %d failed: %s: %s" % (i, type(e).__name__, e)]
         return info, resp, None
 
-    if n == 1:
-        results = [one(0)]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as ex:
-            results = list(ex.map(one, range(n)))
-
+    results = repeat(scope, n, conc, one)
     errs = []
     exp = subst(exp_raw, scope, ctx)
     first_ok = None

@@ -1,7 +1,6 @@
 """Cases that run a command (`koogate …`, an argv or a shell line, with the stack's environment) or SQL
 instead of a request, with let, repeat, checks and captures like a request case."""
 
-import concurrent.futures
 import json
 import os
 import re
@@ -9,7 +8,6 @@ import shlex
 import subprocess
 import sys
 import time
-import uuid
 
 from .base import REPO, FixtureError
 from .checks import check_case
@@ -17,7 +15,7 @@ from .db import psql, sql_norm
 from .jsontext import JsonError, parse_json
 from .match import get_path, match
 from .signing import _b
-from .variables import Scope, lc_eval, subst
+from .variables import Scope, lc_eval, repeat, subst
 
 class CmdResult:
     def __init__(self, argv, rc, out, err, elapsed):
@@ -90,15 +88,7 @@ def lc_exec_case(case, scope, ctx, exp, n, conc):
             else (["%d rows, expected %d" % (len(rows), exp["rows"])] if isinstance(exp.get("rows"), int) and len(rows) != exp["rows"] else [])
         return errs, {"rows": rows}
 
-    def one(i):
-        it = Scope(scope, gen_home=False, values={"rep": str(i), "rep_uuid": str(uuid.uuid4())})
-        return lc_run_command(subst(case["command"], it, ctx), ctx)
-
-    if n == 1:
-        results = [one(0)]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as ex:
-            results = list(ex.map(one, range(n)))
+    results = repeat(scope, n, conc, lambda i, it: lc_run_command(subst(case["command"], it, ctx), ctx))
     errs = []
     for i, res in enumerate(results):
         e = lc_check_command(exp, res)

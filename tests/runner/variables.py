@@ -3,6 +3,7 @@ per case or file, values from stack.env and koogate.conf, the Kit and lifecycle 
 named `$basic` / `$kit`. A new variable goes into Scope._resolve or one of the *_variable hooks."""
 
 import base64
+import concurrent.futures
 import datetime
 import hashlib
 import os
@@ -118,6 +119,18 @@ class Scope:
         if v is not None:
             return v
         raise FixtureError("unknown variable ${%s}" % name)
+
+
+def repeat(scope, n, conc, fn):
+    """fn(i, scope_i) for i in 0..n-1, up to conc at a time, each in its own scope with ${rep} and
+    ${rep_uuid}; the results in order."""
+    def one(i):
+        return fn(i, Scope(scope, gen_home=False, values={"rep": str(i), "rep_uuid": str(uuid.uuid4())}))
+
+    if n == 1:
+        return [one(0)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=conc) as ex:
+        return list(ex.map(one, range(n)))
 
 
 def subst(obj, scope, ctx):

@@ -53,6 +53,25 @@ wait_gone() {
     ! pid_alive "$pid" || is_zombie "$pid"
 }
 
+# stop_pidfile NAME PIDFILE PATTERN SECONDS [COMMAND...]: stops the process named in PIDFILE if its command
+# line matches *PATTERN* (a reused pid is left alone), by COMMAND (SIGTERM if it fails) or SIGTERM; SIGKILL
+# when it is still there after SECONDS. Removes the pid file.
+stop_pidfile() {
+    local name=$1 pidfile=$2 pattern=$3 secs=$4 pid
+    shift 4
+    [ -f "$pidfile" ] || return 0
+    pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+    if pid_alive "$pid" && [[ "$(cmdline_of "$pid")" == *"$pattern"* ]]; then
+        note "stopping $name (pid $pid)"
+        if [ $# -gt 0 ]; then
+            "$@" >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+        else
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+        wait_gone "$pid" "$secs" || { note "$name did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+    fi
+    rm -f "$pidfile"
+}
 kill_pids() {  # kill_pids SIGNAL pid...
     local sig=$1; shift
     local p

@@ -66,15 +66,4 @@ start_fake() {
     note "fake KooGallery gateway on $FAKE_URL (pid $pid)"
 }
 
-# The fake KooGallery gateway of this stack (pid file in $FAKEDIR, checked against its command line).
-stop_fake() {
-    local pidfile="$FAKEDIR/koogallery.pid" pid
-    [ -f "$pidfile" ] || return 0
-    pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
-    if pid_alive "$pid" && [[ "$(cmdline_of "$pid")" == *koogallery.py* ]]; then
-        note "stopping the fake KooGallery gateway (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
-}
+stop_fake() { stop_pidfile "the fake KooGallery gateway" "$FAKEDIR/koogallery.pid" koogallery.py 5; }

@@ -23,40 +23,12 @@ program_pids() {
     return 0
 }
 
-# Stops the Apache of this stack (its pid file, checked against the command line).
 stop_apache() {
-    local pidfile pid
-    pidfile="$VAR/apache/httpd.pid"
-    if [ -f "$pidfile" ]; then
-        pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
-        if pid_alive "$pid" && [[ "$(cmdline_of "$pid")" == *apache2* ]]; then
-            note "stopping apache (pid $pid)"
-            if [ -f "$VAR/httpd.conf" ]; then
-                apache2 -f "$VAR/httpd.conf" -k stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-            else
-                kill -TERM "$pid" 2>/dev/null || true
-            fi
-            wait_gone "$pid" 20 || { note "apache did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
-        fi
-        rm -f "$pidfile"
-    fi
+    local cmd=()
+    [ -f "$VAR/httpd.conf" ] && cmd=(apache2 -f "$VAR/httpd.conf" -k stop)
+    stop_pidfile apache "$VAR/apache/httpd.pid" apache2 20 ${cmd[@]+"${cmd[@]}"}
 }
-
-# Stops the lighttpd of this stack (its pid file, checked against the command line).
-stop_lighttpd() {
-    local pidfile pid
-    pidfile="$VAR/lighttpd/lighttpd.pid"
-    if [ -f "$pidfile" ]; then
-        pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
-        if pid_alive "$pid" && [[ "$(cmdline_of "$pid")" == *lighttpd* ]]; then
-            note "stopping lighttpd (pid $pid)"
-            kill -TERM "$pid" 2>/dev/null || true
-            wait_gone "$pid" 20 || { note "lighttpd did not stop; killing"; kill -KILL "$pid" 2>/dev/null || true; }
-        fi
-        rm -f "$pidfile"
-    fi
-    # Leftovers: orphaned server children of a killed parent, FastCGI programs of this stack.
-}
+stop_lighttpd() { stop_pidfile lighttpd "$VAR/lighttpd/lighttpd.pid" lighttpd 20; }
 
 stop_web() {
     stop_apache
