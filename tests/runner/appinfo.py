@@ -5,17 +5,17 @@ from .db import psql
 from .jsontext import emit
 from .signing import aes_decrypt
 
-def lc_app_info_entries(obj):
+def app_info_entries(obj):
     """queryInstance info[], or the top-level instanceId/appInfo of a V1 newInstance answer."""
     if isinstance(obj, dict) and "info" not in obj and isinstance(obj.get("appInfo"), dict):
         return [{"instanceId": obj.get("instanceId"), "appInfo": obj["appInfo"]}]
     return None
 
 
-def lc_capture_app_info(spec, resp, ctx, file_scope):
+def capture_app_info(spec, resp, ctx, file_scope):
     """decrypt_app_info {"capture": {"var": "userName"|"password"}}: plaintexts of the first entry."""
     obj = resp.json()
-    entries = lc_app_info_entries(obj) or (obj.get("info") if isinstance(obj, dict) else None) or []
+    entries = app_info_entries(obj) or (obj.get("info") if isinstance(obj, dict) else None) or []
     errs = []
     for var, field in spec.get("capture", {}).items():
         try:
@@ -37,7 +37,7 @@ def check_app_info(spec, resp, ctx):
     if et not in ("1", "2"):
         errs.append("encryptType %s is not \"1\" or \"2\"" % emit(et))
         return errs
-    info = lc_app_info_entries(obj) or obj.get("info")   # V1 newInstance: the top-level appInfo
+    info = app_info_entries(obj) or obj.get("info")   # V1 newInstance: the top-level appInfo
     if not isinstance(info, list) or not info:
         return ["no info[] entries to decrypt"]
     expect_by_id = spec.get("expect", {})
@@ -87,5 +87,5 @@ def check(spec, resp, ctx, file_scope, first):
     """The decrypt_app_info entry of checks.RESPONSE_CHECKS; captures from the first good answer."""
     errs = check_app_info(spec, resp, ctx)
     if not errs and isinstance(spec, dict) and first:
-        errs = lc_capture_app_info(spec, resp, ctx, file_scope)
+        errs = capture_app_info(spec, resp, ctx, file_scope)
     return errs

@@ -13,12 +13,13 @@ import time
 
 from .base import REPO, TESTS, FixtureError
 from .checks import check_answer, check_case
-from .commands import lc_run_special
+from .commands import run_special_case
 from .jsontext import JsonError, Num, _pairs, _reject_constant, emit
 from .match import get_path
 from .request import build_and_send, case_refs
 from .selftest import selftest
-from .variables import Scope, lc_eval, repeat, subst
+from .variables import Scope, let_eval, repeat, subst
+
 
 def unmet_need(case, ctx):
     """Why a case (or file) cannot run on this stack, or None."""
@@ -49,7 +50,7 @@ def run_case(case, file_scope, ctx, state, fname):
     deadline = time.monotonic() + float(case.get("poll_s", 0))
     while True:
         if "command" in case or "sql" in case:
-            errs = lc_run_special(case, file_scope, ctx)
+            errs = run_special_case(case, file_scope, ctx)
         else:
             errs = run_request_case(case, file_scope, ctx, state, fname)
         if not errs or time.monotonic() >= deadline:
@@ -97,7 +98,7 @@ def run_request_case(case, file_scope, ctx, state, fname):
     scope = Scope(file_scope, gen_home=True)
     if "let" in case:
         for k, v in case["let"].items():
-            scope.values[k] = lc_eval(subst(v, scope, ctx), ctx)
+            scope.values[k] = let_eval(subst(v, scope, ctx), ctx)
     n = int(case.get("repeat", 1))
     conc = max(1, int(case.get("concurrency", 1)))
     exp_raw = case.get("expect", {})
@@ -258,7 +259,7 @@ def main(argv, doc):
         file_scope = Scope(None, gen_home=True)
         try:
             for k, v in data.get("vars", {}).items():
-                file_scope.values[k] = lc_eval(subst(v, file_scope, ctx), ctx)
+                file_scope.values[k] = let_eval(subst(v, file_scope, ctx), ctx)
         except FixtureError as e:
             print("FAIL %s:(vars): %s" % (fname, e))
             failed += 1

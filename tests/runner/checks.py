@@ -12,7 +12,7 @@ import re
 
 from . import appinfo
 from .db import check_db
-from .fake import lc_check_fake_usage
+from .fake import check_fake_usage
 from .jsontext import emit
 from .match import match
 from .signing import BODY_SIGN_RE, body_sign_value
@@ -22,7 +22,7 @@ RESPONSE_CHECKS = (
 )
 CASE_CHECKS = (
     ("db", check_db),
-    ("fake_usage", lc_check_fake_usage),
+    ("fake_usage", check_fake_usage),
 )
 
 

@@ -15,7 +15,7 @@ from .db import psql, sql_norm
 from .jsontext import JsonError, parse_json
 from .match import get_path, match
 from .signing import _b
-from .variables import Scope, lc_eval, repeat, subst
+from .variables import Scope, let_eval, repeat, subst
 
 class CmdResult:
     def __init__(self, argv, rc, out, err, elapsed):
@@ -29,7 +29,7 @@ class CmdResult:
         return {"exit": self.rc, "stdout": self.stdout, "stderr": self.stderr, "json": j}
 
 
-def lc_run_command(cmd, ctx):
+def run_command(cmd, ctx):
     env = dict(os.environ)
     env.update(ctx.env)
     env.update({k: str(v) for k, v in cmd.get("env", {}).items()})
@@ -49,20 +49,20 @@ def lc_run_command(cmd, ctx):
                      time.monotonic() - t0)
 
 
-def _lc_text_match(exp, text, what):
+def _text_match(exp, text, what):
     if isinstance(exp, str):
         return [] if re.search(exp, text) else ["%s does not match /%s/" % (what, exp)]
     return [what + e[1:] for e in match(exp, text)]
 
 
-def lc_check_command(exp, res):
+def check_command(exp, res):
     errs = []
     want = exp.get("exit", 0)
     if res.rc is None or (res.rc not in want if isinstance(want, list) else res.rc != want):
         errs.append("exit status %s, expected %s" % (res.rc, want))
     for stream in ("stdout", "stderr"):
         if stream in exp:
-            errs.extend(_lc_text_match(exp[stream], getattr(res, stream), stream))
+            errs.extend(_text_match(exp[stream], getattr(res, stream), stream))
     if "json" in exp:
         errs.extend(match(exp["json"], res.view()["json"], "$stdout"))
     if "max_ms" in exp and res.elapsed * 1000 > exp["max_ms"]:
@@ -70,7 +70,7 @@ def lc_check_command(exp, res):
     return errs
 
 
-def lc_exec_case(case, scope, ctx, exp, n, conc):
+def exec_special(case, scope, ctx, exp, n, conc):
     """A "command" or "sql" case: (errors, the pseudo-response the captures read)."""
     if "sql" in case:
         stmts = subst(case["sql"], scope, ctx)
@@ -81,17 +81,17 @@ def lc_exec_case(case, scope, ctx, exp, n, conc):
         except FixtureError as e:
             if "error" not in exp:
                 raise
-            return _lc_text_match(exp["error"], str(e), "error"), {"rows": [], "error": str(e)}
+            return _text_match(exp["error"], str(e), "error"), {"rows": [], "error": str(e)}
         if "error" in exp:
             return ["the statement succeeded (%s), expected an error" % json.dumps(rows)[:200]], {"rows": rows}
         errs = match([[sql_norm(c) for c in r] for r in exp["rows"]], rows, "rows") if isinstance(exp.get("rows"), list) \
             else (["%d rows, expected %d" % (len(rows), exp["rows"])] if isinstance(exp.get("rows"), int) and len(rows) != exp["rows"] else [])
         return errs, {"rows": rows}
 
-    results = repeat(scope, n, conc, lambda i, it: lc_run_command(subst(case["command"], it, ctx), ctx))
+    results = repeat(scope, n, conc, lambda i, it: run_command(subst(case["command"], it, ctx), ctx))
     errs = []
     for i, res in enumerate(results):
-        e = lc_check_command(exp, res)
+        e = check_command(exp, res)
         if e:
             out = (res.stdout.strip() + " | " + res.stderr.strip()).strip(" |")
             errs.append(("" if n == 1 else "[%d] " % i) + "; ".join(e) + " <- " + (out[-600:] or "(no output)"))
@@ -100,13 +100,13 @@ def lc_exec_case(case, scope, ctx, exp, n, conc):
     return errs, results[0].view()
 
 
-def lc_run_special(case, file_scope, ctx):
+def run_special_case(case, file_scope, ctx):
     """A command or sql case, with let, repeat, db checks and captures like a request case."""
     scope = Scope(file_scope, gen_home=True)
     for k, v in case.get("let", {}).items():
-        scope.values[k] = lc_eval(subst(v, scope, ctx), ctx)
+        scope.values[k] = let_eval(subst(v, scope, ctx), ctx)
     exp = subst(case.get("expect", {}), scope, ctx)
-    errs, view = lc_exec_case(case, scope, ctx, exp, int(case.get("repeat", 1)), max(1, int(case.get("concurrency", 1))))
+    errs, view = exec_special(case, scope, ctx, exp, int(case.get("repeat", 1)), max(1, int(case.get("concurrency", 1))))
     if not errs:
         errs.extend(check_case(exp, ctx))
     capture = dict(case.get("capture", {}))

@@ -123,8 +123,8 @@ def check_db(ctx, checks):
         deadline = time.monotonic() + float(chk.get("wait_s", 0))
         while True:
             rows = psql(ctx, sql)
-            for col in chk.get("unseal", []):   # sealed bytea columns (hex) -> plaintext, see lc_unseal
-                rows = [[lc_unseal(ctx, c) if j == col else c for j, c in enumerate(r)] for r in rows]
+            for col in chk.get("unseal", []):   # sealed bytea columns (hex) -> plaintext, see unseal
+                rows = [[unseal(ctx, c) if j == col else c for j, c in enumerate(r)] for r in rows]
             e = []
             if "rows" in chk:
                 want = chk["rows"]
@@ -146,7 +146,7 @@ def check_db(ctx, checks):
     return errs
 
 
-def lc_unseal(ctx, cell):
+def unseal(ctx, cell):
     """koogate's sealed bytea (hex, as psql prints it): 12-byte nonce || AES-256-GCM ciphertext || 16-byte
     tag, master_key from koogate.conf. GCM encrypts with CTR from counter block nonce || 00000002, so
     `openssl enc -aes-256-ctr` recovers the plaintext (the tag is not checked here)."""

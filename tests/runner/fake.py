@@ -5,7 +5,7 @@ from .base import FixtureError
 from .db import psql
 from .httpclient import http_request
 
-def lc_fake_get(ctx, path):
+def fake_get(ctx, path):
     if not ctx.fake_url:
         raise FixtureError("the stack has no fake KooGallery gateway (KOOGATE_FAKE_URL)")
     resp = http_request("GET", ctx.fake_url + path, [("Accept", "application/json")], None, cafile=ctx.fake_ca)
@@ -14,11 +14,11 @@ def lc_fake_get(ctx, path):
     return resp.json()
 
 
-def lc_check_fake_usage(ctx, checks):
+def check_fake_usage(ctx, checks):
     """[{"sql": "SELECT metering_sn ...", "count": 1, "n": 250}] or [{"sn": "...", "count": 0}]: how often
     the fake accepted each record (in an accepted batch)."""
     errs = []
-    got = lc_fake_get(ctx, "/_usage").get("records", {})
+    got = fake_get(ctx, "/_usage").get("records", {})
     for chk in checks:
         sns = [chk["sn"]] if "sn" in chk else [r[0] for r in psql(ctx, chk["sql"])]
         if "n" in chk and len(sns) != int(chk["n"]):

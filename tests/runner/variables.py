@@ -112,10 +112,10 @@ class Scope:
             if name[4:] not in os.environ:
                 raise FixtureError("environment variable %s is not set" % name[4:])
             return os.environ[name[4:]]
-        v = kit_variable(name, ctx, home)   # Kit fixture variables (see "Kit fixtures" below)
+        v = kit_variable(name, ctx, home)   # Kit fixture variables (below)
         if v is not None:
             return v
-        v = lc_variable(name, ctx, home)    # lifecycle/usage fixture variables (see that section)
+        v = lifecycle_variable(name, ctx, home)    # lifecycle/usage fixture variables (below)
         if v is not None:
             return v
         raise FixtureError("unknown variable ${%s}" % name)
@@ -210,18 +210,23 @@ def kit_variable(name, ctx, home):
     return v
 
 
-_LC_ALNUM = string.ascii_letters + string.digits
+# ============================================================================ lifecycle, V1, Query Order, usage
+# ${fake_url}, ${fake_fallback_url}, ${fake_port}, ${closed_port}, ${build}, ${v1_ts} / ${v1_ts:SECONDS},
+# ${time:SECONDS:STRFTIME}; the let operators {"$encrypt"}, {"$decrypt"}, {"$b64"}, {"$json"}, {"$sha256"},
+# {"$time"} and {"$sql"} (let_eval).
+
+_ALNUM = string.ascii_letters + string.digits
 
 
-def lc_utc(offset_s=0.0):
+def utc_now(offset_s=0.0):
     return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=float(offset_s))
 
 
-def lc_v1_ts(dt):
+def v1_timestamp(dt):
     return dt.strftime("%Y%m%d%H%M%S") + "%03d" % (dt.microsecond // 1000)
 
 
-def lc_free_port():
+def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -229,7 +234,7 @@ def lc_free_port():
     return port
 
 
-def lc_variable(name, ctx, home):
+def lifecycle_variable(name, ctx, home):
     """The extra ${...} variables, or None."""
     if name in ("fake_url", "fake_fallback_url", "fake_port"):
         if not ctx.fake_url:
@@ -239,25 +244,25 @@ def lc_variable(name, ctx, home):
         return ctx.fake_url if name == "fake_url" else ctx.fake_fallback_url
     if name == "closed_port":          # nothing listens there: connections are refused
         if name not in home.gen:
-            home.gen[name] = str(lc_free_port())
+            home.gen[name] = str(free_port())
         return home.gen[name]
     if name == "build":
         return ctx.build
     if name == "v1_ts" or name.startswith("v1_ts:"):
-        return lc_v1_ts(lc_utc(name[6:] or 0))
+        return v1_timestamp(utc_now(name[6:] or 0))
     if name.startswith("time:"):
         _, off, fmt = name.split(":", 2)
-        return lc_utc(off).strftime(fmt)
+        return utc_now(off).strftime(fmt)
     return None
 
 
-def lc_encrypt(spec, ctx):
+def let_encrypt(spec, ctx):
     key = resolve_key(spec.get("key"), ctx, ctx.basic_key)
     et = str(spec.get("type", 1))
     plain = spec["plain"]
     want = spec.get("contains")
     for _ in range(500):
-        iv = spec.get("iv") or "".join(secrets.choice(_LC_ALNUM) for _ in range(16))
+        iv = spec.get("iv") or "".join(secrets.choice(_ALNUM) for _ in range(16))
         out = aes_encrypt(key, et, plain, iv)
         if not want or want in out[16:]:
             return out
@@ -266,16 +271,16 @@ def lc_encrypt(spec, ctx):
     raise FixtureError("$encrypt: no ciphertext containing %r" % want)
 
 
-def lc_eval(v, ctx):
+def let_eval(v, ctx):
     """let values: {"$op": arg} objects are evaluated (after variable substitution)."""
     if isinstance(v, list):
-        return [lc_eval(x, ctx) for x in v]
+        return [let_eval(x, ctx) for x in v]
     if not (isinstance(v, dict) and len(v) == 1 and next(iter(v)).startswith("$")):
         return v
     op, arg = next(iter(v.items()))
-    arg = lc_eval(arg, ctx)
+    arg = let_eval(arg, ctx)
     if op == "$encrypt":     # {"plain", "type": 1|2, "key": "$basic"|literal, "iv": fixed, "contains": "+"}
-        return lc_encrypt(arg, ctx)
+        return let_encrypt(arg, ctx)
     if op == "$decrypt":     # {"value", "type", "key"}
         return aes_decrypt(resolve_key(arg.get("key"), ctx, ctx.basic_key), str(arg.get("type", 1)), arg["value"])
     if op == "$b64":         # text, or any other value as compact JSON
@@ -285,7 +290,7 @@ def lc_eval(v, ctx):
     if op == "$sha256":      # hex SHA-256 of the UTF-8 text (e.g. the metering_sn of MSN-1)
         return hashlib.sha256(_b(arg)).hexdigest()
     if op == "$time":        # {"offset_s": N, "floor_s": 3600, "format": "%Y-%m-%dT%H:%M:%SZ"}
-        t = lc_utc(arg.get("offset_s", 0)).timestamp()
+        t = utc_now(arg.get("offset_s", 0)).timestamp()
         if arg.get("floor_s"):
             t -= t % int(arg["floor_s"])
         return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(arg.get("format", "%Y-%m-%dT%H:%M:%SZ"))
