@@ -39,10 +39,16 @@ set -euo pipefail
 shopt -u patsub_replacement 2>/dev/null || true
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-for part in common config postgres fake web; do
-    # shellcheck source=/dev/null
-    . "$REPO/tools/stack/$part.sh"
-done
+# shellcheck source=tools/stack/common.sh
+. "$REPO/tools/stack/common.sh"
+# shellcheck source=tools/stack/config.sh
+. "$REPO/tools/stack/config.sh"
+# shellcheck source=tools/stack/postgres.sh
+. "$REPO/tools/stack/postgres.sh"
+# shellcheck source=tools/stack/fake.sh
+. "$REPO/tools/stack/fake.sh"
+# shellcheck source=tools/stack/web.sh
+. "$REPO/tools/stack/web.sh"
 
 die()  { echo "stack.sh: $*" >&2; exit 1; }
 note() { echo "stack.sh: $*" >&2; }
