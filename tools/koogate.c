@@ -245,7 +245,7 @@ static const struct command commands[] = {
 	  "  the public key, else the one of rsa_private_key), users, departments,\n"
 	  "  a revocation and a department deletion, plus an undecryptable secret.\n"
 	  "Prints a line per step and 'N passed, N failed'; exits 1 on any failure.\n" },
-	{ "worker", cmd_worker, "worker [--once] [--verbose]",
+	{ "worker", cmd_worker, "worker [--once] [--verbose] [--from-beginning]",
 	  "Delivers the outbox's events to the vendor's commands (the provisioning\n"
 	  "hand-off). For each event, in order per instance, it runs the command\n"
 	  "configured for its kind (worker_on_created, worker_on_renewed,\n"
@@ -256,10 +256,16 @@ static const struct command commands[] = {
 	  "after worker_timeout seconds. Exit 0 marks the event delivered; stdout may\n"
 	  "hold {\"appInfo\":{\"frontEndUrl\",\"adminUrl\",\"userName\",\"password\",\"memo\"}},\n"
 	  "which becomes the instance's app info (the password sealed). Failures are\n"
-	  "retried with back-off up to worker_max_attempts. It listens for NOTIFY,\n"
-	  "catches up on start and after a database outage, and stops on SIGTERM.\n"
-	  "Test events are acknowledged without running anything unless\n"
-	  "worker_test_events = 1. --once: deliver what is due and exit.\n" },
+	  "retried with back-off up to worker_max_attempts; the last lines of the\n"
+	  "command's stderr go to the event's last_error and the log. It listens for\n"
+	  "NOTIFY, catches up on start and after a database outage, and stops on\n"
+	  "SIGTERM. Events acknowledged without running anything (test events unless\n"
+	  "worker_test_events = 1, kinds without a command) are marked skipped.\n"
+	  "Its first line says what it will deliver. The first start on a database\n"
+	  "begins with \"now\": earlier events are left as history.\n\n"
+	  "--from-beginning  deliver the history too (also after a first start)\n"
+	  "--once            deliver what is due and exit; exit 1 if an event failed\n"
+	  "--verbose         a line per event, and \"listening\" every minute when idle\n" },
 	{ "help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's help.\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)

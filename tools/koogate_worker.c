@@ -26,6 +26,11 @@
 #include "orders.h"
 
 #define WORKER_OUTPUT_MAX 65536
+#define WORKER_STDERR_TAIL 2048  /* what is kept of a command's stderr */
+#define WORKER_STDERR_LINES 5    /* of which the last lines go to last_error */
+#define WORKER_IDLE_SAY_S 60     /* --verbose: "listening" this often when idle */
+
+enum delivery { D_NONE, D_DELIVERED, D_SKIPPED, D_FAILED };
 
 static volatile sig_atomic_t stopping;
 
@@ -44,7 +49,21 @@ static struct kg_stmt q_claim = KG_STMT(worker_claim, 2,
 	"  'instance', (SELECT to_jsonb(i) - 'app_password' - 'mobile_phone' - 'email' - 'params'"
 	"               FROM instance i WHERE i.instance_id = e.instance_id))::text, COALESCE(e.instance_id, '')");
 static struct kg_stmt q_delivered = KG_STMT(worker_delivered, 2,
-	"UPDATE event SET delivered_at = now(), last_error = $2 WHERE id = $1::bigint");
+	"UPDATE event SET delivered_at = now(), last_error = NULL, skipped = $2 WHERE id = $1::bigint");
+/* The first start takes "now" as its beginning: earlier events are history,
+ * acknowledged as skipped unless --from-beginning ($1), which also hands back
+ * what an earlier first start skipped that way. One statement, one
+ * transaction. Returns: first start?, skipped now, requeued, pending. */
+#define SKIPPED_HISTORY "before the worker's first start (koogate worker --from-beginning delivers it)"
+static struct kg_stmt q_start = KG_STMT(worker_start, 2,
+	"WITH s AS (INSERT INTO worker_state (from_id) SELECT COALESCE(max(id), 0) FROM event"
+	"   ON CONFLICT DO NOTHING RETURNING from_id),"
+	" k AS (UPDATE event e SET delivered_at = now(), skipped = $2 FROM s"
+	"   WHERE NOT $1::boolean AND e.delivered_at IS NULL AND e.id <= s.from_id RETURNING e.id),"
+	" r AS (UPDATE event SET delivered_at = NULL, skipped = NULL, attempts = 0, next_at = now()"
+	"   WHERE $1::boolean AND skipped = $2 RETURNING id)"
+	" SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM k), (SELECT count(*) FROM r),"
+	"  (SELECT count(*) FROM event WHERE delivered_at IS NULL)");
 static struct kg_stmt q_failed = KG_STMT(worker_failed, 3,
 	"UPDATE event SET last_error = $2, next_at = now() + make_interval(secs => $3::int) WHERE id = $1::bigint");
 static struct kg_stmt q_app_info = KG_STMT(worker_app_info, 6,
@@ -73,17 +92,65 @@ static const char *command_for(const char *kind)
 	return *kg_cfg.worker_command ? kg_cfg.worker_command : NULL;
 }
 
-/* Runs cmd with input on stdin; collects stdout. Returns the exit status,
- * or -1 (with why) for a failure to run or the deadline. */
-static int run_command(const char *cmd, const char *input, const char *id, const char *kind,
-                       const char *instance, struct kbuf *out, char *why, size_t whylen)
+/* The last bytes a command wrote to stderr: a fixed window, oldest dropped. */
+struct tail {
+	char   b[WORKER_STDERR_TAIL];
+	size_t len;
+};
+
+static void tail_put(struct tail *t, const char *p, size_t n)
 {
-	int in[2], outp[2], status = 0;
+	if (n >= sizeof t->b) {
+		p += n - sizeof t->b;
+		n = sizeof t->b;
+	}
+	if (t->len + n > sizeof t->b) {
+		size_t drop = t->len + n - sizeof t->b;
+		memmove(t->b, t->b + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->b + t->len, p, n);
+	t->len += n;
+}
+
+/* Appends ": " and the tail's last lines, joined by " / ", to why (bounded
+ * by whylen): what last_error and the log show of a failed command. */
+static void tail_append(const struct tail *t, char *why, size_t whylen)
+{
+	size_t end = t->len, start, used = strlen(why);
+	int lines = 0;
+
+	while (end && (t->b[end - 1] == '\n' || t->b[end - 1] == '\r'))
+		end--;
+	for (start = end; start && lines < WORKER_STDERR_LINES; start--)
+		if (t->b[start - 1] == '\n' && ++lines == WORKER_STDERR_LINES)
+			break;
+	if (start == end || used + 3 >= whylen)
+		return;
+	used += (size_t)snprintf(why + used, whylen - used, ": ");
+	for (size_t i = start; i < end && used + 4 < whylen; i++) {
+		unsigned char c = (unsigned char)t->b[i];
+		if (c == '\n') {
+			used += (size_t)snprintf(why + used, whylen - used, " / ");
+			continue;
+		}
+		why[used++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	why[used] = '\0';
+}
+
+/* Runs cmd with input on stdin; collects stdout and the tail of stderr.
+ * Returns the exit status, or -1 (with why) for a failure to run or the
+ * deadline. */
+static int run_command(const char *cmd, const char *input, const char *id, const char *kind,
+                       const char *instance, struct kbuf *out, struct tail *err, char *why, size_t whylen)
+{
+	int in[2], outp[2], errp[2], status = 0;
 	pid_t pid;
 	size_t written = 0, len = strlen(input);
 	time_t deadline = time(NULL) + kg_cfg.worker_timeout;
 
-	if (pipe(in) < 0 || pipe(outp) < 0) {
+	if (pipe(in) < 0 || pipe(outp) < 0 || pipe(errp) < 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
 	}
@@ -95,7 +162,8 @@ static int run_command(const char *cmd, const char *input, const char *id, const
 		setpgid(0, 0);
 		dup2(in[0], 0);
 		dup2(outp[1], 1);
-		close(in[0]); close(in[1]); close(outp[0]); close(outp[1]);
+		dup2(errp[1], 2);
+		close(in[0]); close(in[1]); close(outp[0]); close(outp[1]); close(errp[0]); close(errp[1]);
 		setenv("KOOGATE_EVENT_ID", id, 1);
 		setenv("KOOGATE_EVENT_KIND", kind, 1);
 		setenv("KOOGATE_INSTANCE_ID", instance, 1);
@@ -105,22 +173,24 @@ static int run_command(const char *cmd, const char *input, const char *id, const
 	}
 	close(in[0]);
 	close(outp[1]);
-	for (;;) {
-		struct pollfd fds[2] = { { outp[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
-		int nfds = in[1] >= 0 ? 2 : 1, left = (int)(deadline - time(NULL));
+	close(errp[1]);
+	/* Until stdout ends; stderr is read alongside (and to its end below). */
+	while (outp[0] >= 0 || errp[0] >= 0) {
+		struct pollfd fds[3] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
+		int left = (int)(deadline - time(NULL));
 
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			snprintf(why, whylen, "no answer within %d s (killed)", kg_cfg.worker_timeout);
-			close(outp[0]);
-			if (in[1] >= 0)
-				close(in[1]);
+			for (int i = 0; i < 3; i++)
+				if (fds[i].fd >= 0)
+					close(fds[i].fd);
 			return -1;
 		}
-		if (poll(fds, (nfds_t)nfds, left * 1000) < 0 && errno != EINTR)
+		if (poll(fds, 3, left * 1000) < 0 && errno != EINTR)
 			break;
-		if (nfds == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+		if (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
 			ssize_t w = write(in[1], input + written, len - written);
 			if (w > 0)
 				written += (size_t)w;
@@ -129,17 +199,26 @@ static int run_command(const char *cmd, const char *input, const char *id, const
 				in[1] = -1;
 			}
 		}
-		if (fds[0].revents & (POLLIN | POLLHUP)) {
+		for (int i = 0; i < 2; i++) {
 			char buf[4096];
-			ssize_t r = read(outp[0], buf, sizeof buf);
+			ssize_t r;
+			int *fd = i ? &errp[0] : &outp[0];
 
-			if (r <= 0)
-				break;
-			if (out->len + (size_t)r <= WORKER_OUTPUT_MAX)
+			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if ((r = read(*fd, buf, sizeof buf)) <= 0) {
+				close(*fd);
+				*fd = -1;
+			} else if (i)
+				tail_put(err, buf, (size_t)r);
+			else if (out->len + (size_t)r <= WORKER_OUTPUT_MAX)
 				kbuf_put(out, buf, (size_t)r);
 		}
 	}
-	close(outp[0]);
+	if (outp[0] >= 0)
+		close(outp[0]);
+	if (errp[0] >= 0)
+		close(errp[0]);
 	if (in[1] >= 0)
 		close(in[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -189,50 +268,78 @@ static long backoff_s(int attempts)
 	return s > 3600 ? 3600 : s;
 }
 
-/* Handles one due event; false when there was none (or the database failed). */
-static bool deliver_one(bool verbose)
+/* Handles one due event: D_NONE when there was none (or the database failed). */
+static enum delivery deliver_one(bool verbose)
 {
-	char timeout[16], max[16], why[300] = "", delay[16];
+	char timeout[16], max[16], why[1200] = "", delay[16];
 	PGresult *res;
 	struct kbuf out = { 0 };
-	int rc;
+	struct tail err = { .len = 0 };
+	const char *skip = NULL;
+	enum delivery d = D_DELIVERED;
+	int rc = 0;
 
 	snprintf(timeout, sizeof timeout, "%d", kg_cfg.worker_timeout);
 	snprintf(max, sizeof max, "%d", kg_cfg.worker_max_attempts);
 	const char *p[2] = { timeout, max };
 	if (!(res = kg_db_exec(&q_claim, p)))
-		return false;
+		return D_NONE;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return false;
+		return D_NONE;
 	}
 	const char *id = PQgetvalue(res, 0, 0), *kind = PQgetvalue(res, 0, 1), *input = PQgetvalue(res, 0, 4);
 	const char *instance = PQgetvalue(res, 0, 5), *cmd = command_for(kind);
 	bool test = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	int attempts = atoi(PQgetvalue(res, 0, 3));
 
-	if (test && !kg_cfg.worker_test_events) {
-		const char *d[2] = { id, "test event: not provisioned (D19)" };
-		kg_db_run(&q_delivered, d);
-	} else if (!cmd) {
-		const char *d[2] = { id, "no command configured for this kind" };
-		kg_db_run(&q_delivered, d);
-	} else if ((rc = run_command(cmd, input, id, kind, instance, &out, why, sizeof why)) == 0 &&
-	           store_app_info(instance, &out, why, sizeof why)) {
-		const char *d[2] = { id, NULL };
-		kg_db_run(&q_delivered, d);
+	/* Acknowledged without running anything: not an error, so skipped. */
+	if (test && !kg_cfg.worker_test_events)
+		skip = "test event: not provisioned (D19)";
+	else if (!cmd)
+		skip = "no command configured for this kind";
+	if (skip || ((rc = run_command(cmd, input, id, kind, instance, &out, &err, why, sizeof why)) == 0 &&
+	             store_app_info(instance, &out, why, sizeof why))) {
+		const char *dp[2] = { id, skip };
+		kg_db_run(&q_delivered, dp);
+		d = skip ? D_SKIPPED : D_DELIVERED;
 		if (verbose)
-			kg_log("event %s (%s %s) delivered", id, kind, instance);
+			kg_log("event %s (%s %s) %s%s", id, kind, instance, skip ? "skipped: " : "delivered", skip ? skip : "");
 	} else {
 		if (rc > 0)
 			snprintf(why, sizeof why, "the command exited with %d", rc);
+		tail_append(&err, why, sizeof why);
 		snprintf(delay, sizeof delay, "%ld", backoff_s(attempts));
-		const char *d[3] = { id, why, delay };
-		kg_db_run(&q_failed, d);
+		const char *dp[3] = { id, why, delay };
+		kg_db_run(&q_failed, dp);
 		kg_log("event %s (%s %s) attempt %d failed: %s; retry in %s s%s", id, kind, instance, attempts, why,
 		       delay, attempts >= kg_cfg.worker_max_attempts ? " (last attempt: a person must look)" : "");
+		d = D_FAILED;
 	}
 	kbuf_free(&out);
+	PQclear(res);
+	return d;
+}
+
+/* The first line: what this run will deliver (and, on the first start, what
+ * it leaves as history). False when the database could not say. */
+static bool announce_start(bool from_beginning)
+{
+	const char *p[2] = { from_beginning ? "true" : "false", SKIPPED_HISTORY };
+	PGresult *res = kg_db_exec(&q_start, p);
+
+	if (!res)
+		return false;
+	long skipped = atol(PQgetvalue(res, 0, 1)), requeued = atol(PQgetvalue(res, 0, 2));
+	long pending = atol(PQgetvalue(res, 0, 3)) - skipped + requeued;
+	const char *tests = kg_cfg.worker_test_events ? "" : "; test events acknowledged without running anything";
+
+	if (strcmp(PQgetvalue(res, 0, 0), "1") == 0 && !from_beginning)
+		kg_log("delivering new events from now on (first start: %ld earlier event%s left as history;"
+		       " --from-beginning delivers them)%s", skipped, skipped == 1 ? "" : "s", tests);
+	else
+		kg_log("delivering %ld pending event%s%s, then new ones as they come%s", pending, pending == 1 ? "" : "s",
+		       requeued ? " (history included)" : "", tests);
 	PQclear(res);
 	return true;
 }
@@ -248,11 +355,15 @@ static bool listen_on(PGconn *db)
 
 int cmd_worker(int argc, char **argv)
 {
-	struct opt o[] = { { "once", false, NULL, false }, { "verbose", false, NULL, false } };
+	struct opt o[] = { { "once", false, NULL, false }, { "verbose", false, NULL, false },
+	                   { "from-beginning", false, NULL, false } };
 	struct sigaction sa = { 0 };
 	int wait_s = 1;
+	bool announced = false;
+	long count[4] = { 0 };
+	time_t said = 0;
 
-	if (!parse_opts(argc, argv, o, 2, NULL) || !load_config())
+	if (!parse_opts(argc, argv, o, 3, NULL) || !load_config())
 		return 2;
 	if (!kg_cfg.has_master_key) {
 		fprintf(stderr, "koogate: worker: master_key is needed to seal app info\n");
@@ -265,8 +376,9 @@ int cmd_worker(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	while (!stopping) {
 		PGconn *db;
+		enum delivery d;
 
-		if (!kg_db_ready() || !listen_on(db = kg_db_conn())) {
+		if (!kg_db_ready() || !listen_on(db = kg_db_conn()) || (!announced && !announce_start(o[2].set))) {
 			if (o[0].set)
 				return 1;
 			kg_db_close();
@@ -274,15 +386,21 @@ int cmd_worker(int argc, char **argv)
 			wait_s = wait_s < 30 ? wait_s * 2 : 30;
 			continue;
 		}
+		announced = true;
 		wait_s = 1;
 		/* Catch up on everything due (events missed while down included),
 		 * and on the Query Order calls that are due. */
-		while (!stopping && deliver_one(o[1].set))
-			;
+		while (!stopping && (d = deliver_one(o[1].set)) != D_NONE)
+			count[d]++;
 		if (!stopping && kg_orders_configured())
 			(void)kg_orders_fetch_due(10, 10000);
 		if (o[0].set)
 			break;
+		if (o[1].set && time(NULL) - said >= WORKER_IDLE_SAY_S) {
+			kg_log("listening for events (since start: %ld delivered, %ld skipped, %ld failed)",
+			       count[D_DELIVERED], count[D_SKIPPED], count[D_FAILED]);
+			said = time(NULL);
+		}
 		/* Sleep until a NOTIFY, or 5 s for retries that come due. */
 		int sock = PQsocket(db);
 		fd_set fds;
@@ -303,7 +421,8 @@ int cmd_worker(int argc, char **argv)
 		if (PQstatus(db) != CONNECTION_OK)
 			kg_db_close();
 	}
-	kg_log("stopping");
+	kg_log("stopping (%ld delivered, %ld skipped, %ld failed)", count[D_DELIVERED], count[D_SKIPPED], count[D_FAILED]);
 	kg_db_close();
-	return 0;
+	/* --once: a failed event is worth a non-zero exit (cron mails it). */
+	return o[0].set && count[D_FAILED] ? 1 : 0;
 }
