@@ -267,7 +267,7 @@ int cmd_events(int argc, char **argv)
 			return 2;
 		p[0] = argv[2];
 		/* delivered again by the worker, with the same idempotency key */
-		res = exec_ok(db, "UPDATE event SET delivered_at = NULL, attempts = 0, last_error = NULL, next_at = now()"
+		res = exec_ok(db, "UPDATE event SET delivered_at = NULL, attempts = 0, last_error = NULL, skipped = NULL, next_at = now()"
 		                  " WHERE id = $1::bigint RETURNING kind, COALESCE(instance_id, tenant_id, '')", 1, p);
 		if (!res)
 			return 1;
@@ -290,12 +290,13 @@ int cmd_events(int argc, char **argv)
 	p[2] = o[3].value;
 	res = exec_ok(db, o[2].set ?
 		"SELECT json_agg(e ORDER BY id DESC) FROM (SELECT id, at, kind, instance_id, tenant_id, order_id, test_flag,"
-		" detail, delivered_at, attempts, last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
+		" detail, delivered_at, skipped, attempts, last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
 		" AND ($2::text IS NULL OR instance_id = $2) ORDER BY id DESC LIMIT $3::int) e" :
 		"SELECT id, to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, kind,"
 		" COALESCE(instance_id, '') AS instance, CASE WHEN test_flag THEN 'test' ELSE '' END AS test,"
-		" CASE WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'pending' END AS state, attempts,"
-		" COALESCE(last_error, '') AS last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
+		" CASE WHEN skipped IS NOT NULL THEN 'skipped' WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'pending' END"
+		" AS state, attempts,"
+		" COALESCE(last_error, skipped, '') AS last_error FROM event WHERE (NOT $1::boolean OR delivered_at IS NULL)"
 		" AND ($2::text IS NULL OR instance_id = $2) ORDER BY id DESC LIMIT $3::int", 3, p);
 	if (!res)
 		return 1;
