@@ -31,8 +31,16 @@ static struct kg_stmt q_tenants = KG_STMT(status_tenants, 0,
 static struct kg_stmt q_calls = KG_STMT(status_calls, 0,
 	"SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program, COALESCE(activity, '') AS activity,"
 	" http_status AS http, COALESCE(result_code, '') AS result, verdict, round(duration_ms::numeric, 1) AS ms,"
-	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote"
+	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, COALESCE(probe, '') AS probe"
 	" FROM inbound_call ORDER BY id DESC LIMIT 30");
+/* Calls marked as probes (koogate simulate, health checks) fail on purpose:
+ * they are listed apart from the failures a person must look at. */
+#define CALL_ROW "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program," \
+	" COALESCE(activity, '') AS activity, http_status AS http, COALESCE(result_code, '') AS result, verdict," \
+	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, COALESCE(probe, '') AS probe" \
+	" FROM inbound_call WHERE (result_code IS DISTINCT FROM '000000' OR http_status <> 200) AND probe IS "
+static struct kg_stmt q_failures = KG_STMT(status_failures, 0, CALL_ROW "NULL ORDER BY id DESC LIMIT 20");
+static struct kg_stmt q_probes = KG_STMT(status_probes, 0, CALL_ROW "NOT NULL ORDER BY id DESC LIMIT 20");
 static struct kg_stmt q_events = KG_STMT(status_events, 0,
 	"SELECT id, kind, COALESCE(instance_id, '') AS instance, attempts, COALESCE(last_error, '') AS last_error,"
 	" to_char(next_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS next_try_utc"
@@ -45,6 +53,9 @@ static struct kg_stmt q_usage = KG_STMT(status_usage, 0,
 static const struct section sections[] = {
 	{ "instances", "Instances by state", &q_states, "No instances yet." },
 	{ "calls", "Last inbound calls", &q_calls, "No calls yet." },
+	{ "failures", "Last failures", &q_failures, "No failed calls." },
+	{ "probes", "Probe calls that did not succeed (koogate simulate, health checks: expected)", &q_probes,
+	  "No probe calls failed." },
 	{ "events", "Failing events", &q_events, "No failing events." },
 	{ "usage", "Usage backlog", &q_usage, "No usage recorded." },
 	{ "tenants", "Tenants", &q_tenants, "No tenants bound." },
@@ -83,6 +94,9 @@ static void table(struct kbuf *b, const struct section *s)
 				     strcmp(PQgetvalue(res, r, c), "000000")) ||
 				    (!strcmp(PQfname(res, c), "http") && strcmp(PQgetvalue(res, r, c), "200")))
 					cls = " class=\"bad\"";
+			for (int c = 0; c < cols; c++)
+				if (!strcmp(PQfname(res, c), "probe") && *PQgetvalue(res, r, c) && *cls)
+					cls = " class=\"probe\"";   /* a failure on purpose */
 			kbuf_printf(b, "<tr%s>", cls);
 			for (int c = 0; c < cols; c++) {
 				kbuf_puts(b, "<td>");
@@ -110,7 +124,7 @@ static void serve(struct kg_ctx *c)
 	              "<meta name=\"viewport\" content=\"width=device-width\">\n<style>"
 	              "body{font-family:sans-serif;margin:2em;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}"
 	              "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;"
-	              "font-size:.9em}th{background:#f3f3f3}tr.bad td{background:#fde8e8}.error{color:#b00}"
+	              "font-size:.9em}th{background:#f3f3f3}tr.bad td{background:#fde8e8}tr.probe td{color:#777}.error{color:#b00}"
 	              "</style></head>\n<body>\n<h1>koogate status</h1>\n");
 	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
 		table(&b, &sections[i]);

@@ -447,6 +447,7 @@ static void audit(struct kg_ctx *c, double ms)
 	put_call_field("instance_id", c->instance_id[0] ? c->instance_id : NULL);
 	put_call_field("order_id", c->order_id[0] ? c->order_id : NULL);
 	put_call_field("remote_addr", c->req.remote_addr);
+	put_call_field("probe", c->req.probe[0] ? c->req.probe : NULL);
 	kbuf_putc(b, '}');
 	if (++calls.n >= CALLS_MAX || kg_mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
 		calls_flush(false);
@@ -607,11 +608,12 @@ int kg_main(const struct kg_program *prog)
 		c.req.path_info = c.req.query = "";
 		FCGX_Finish_r(&f);
 		/* After the answer is out: log line, audit row, housekeeping. */
-		kg_log("%s %s activity=%s status=%d result=%s verdict=%s sig=%s ms=%.1f instance=%s order=%s",
+		kg_log("%s %s activity=%s status=%d result=%s verdict=%s sig=%s ms=%.1f instance=%s order=%s%s%s",
 		       c.req.method, prog->name, c.activity ? c.activity : "-", c.req.status,
 		       c.req.status == 200 ? kg_result_code(c.result) : "-",
 		       c.verdict ? c.verdict : "ok", kg_sigform_name(c.form), ms,
-		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-");
+		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-",
+		       c.req.probe[0] ? " probe=" : "", c.req.probe);
 		audit(&c, ms);
 		/* Now, not later: the call sends the NOTIFY of any event just written (sql/010). */
 		if (kg_db_wrote())

@@ -2,6 +2,7 @@
 #include "ck.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,22 @@ static const char *param(FCGX_Request *f, const char *name)
 {
 	const char *v = FCGX_GetParam(name, f->envp);
 	return v ? v : "";
+}
+
+/* Calls from koogate simulate and health probes say so, so that their
+ * deliberate failures are shown apart from real ones. Only a mark: it changes
+ * nothing in how the call is verified or answered. A value that is not a short
+ * lower-case word is kept as "other" rather than trusted into the audit. */
+static void probe_mark(char *out, size_t outlen, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	out[0] = '\0';
+	if (!v)
+		return;
+	if (n == 0 || n >= outlen || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		v = "other";
+	snprintf(out, outlen, "%s", v);
 }
 
 enum kg_read kg_req_read(struct kg_req *r, FCGX_Request *f, size_t limit)
@@ -21,6 +38,7 @@ enum kg_read kg_req_read(struct kg_req *r, FCGX_Request *f, size_t limit)
 	r->path_info = param(f, "PATH_INFO");
 	r->query = param(f, "QUERY_STRING");
 	r->remote_addr = param(f, "REMOTE_ADDR");
+	probe_mark(r->probe, sizeof r->probe, FCGX_GetParam("HTTP_X_KOOGATE_PROBE", f->envp));
 	r->responded = false;
 	r->status = 0;
 	kbuf_reset(&r->body);

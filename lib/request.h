@@ -13,6 +13,7 @@ struct kg_req {
 	const char   *path_info;    /* "" when absent */
 	const char   *query;        /* "" when absent */
 	const char   *remote_addr;
+	char          probe[33];    /* X-Koogate-Probe: who probes ("simulate", "readiness"), "" for real traffic */
 	struct kbuf   body;
 	bool          responded;
 	int           status;       /* HTTP status sent */

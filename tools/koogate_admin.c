@@ -308,6 +308,10 @@ int cmd_orders(int argc, char **argv)
 
 /* What an on-call person looks at first: configuration, database,
  * migrations, the outbox, the usage backlog, order fetches, recent calls. */
+#define CALL_FAILED "(result_code IS DISTINCT FROM '000000' OR http_status <> 200)"
+#define CALL_COLUMNS "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program," \
+	" COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result, verdict"
+
 int cmd_status(int argc, char **argv)
 {
 	struct opt o[] = { { "json", false, NULL, false } };
@@ -353,35 +357,34 @@ int cmd_status(int argc, char **argv)
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'pending'),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'failed'),"
 		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'"
-		"   AND (result_code IS DISTINCT FROM '000000' OR http_status <> 200)),"
-		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL)", 0, NULL);
+		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NULL AND " CALL_FAILED "),"
+		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL),"
+		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NOT NULL)", 0, NULL);
 	if (res) {
 		printf("instances: %s\n", PQgetisnull(res, 0, 0) ? "none" : PQgetvalue(res, 0, 0));
 		printf("tenants: %s bound\n", PQgetvalue(res, 0, 9));
 		printf("events: %s undelivered, %s of them failing\n", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 		printf("usage: %s pending, %s rejected or expired\n", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
 		printf("order fetches: %s pending, %s failed\n", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6));
-		printf("inbound calls (24 h): %s, %s not successful\n", PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
+		printf("inbound calls (24 h): %s, %s not successful (not counting %s from probes: koogate simulate, health checks)\n",
+		       PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 10));
 		rc |= atoi(PQgetvalue(res, 0, 2)) > 0 || atoi(PQgetvalue(res, 0, 4)) > 0 || atoi(PQgetvalue(res, 0, 6)) > 0;
 		PQclear(res);
 	}
-	printf("\nlast inbound calls:\n");
-	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
-	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
-	                       " verdict, round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance"
-	                       " FROM inbound_call ORDER BY id DESC LIMIT 10", 0, NULL))) {
-		print_rows(res, false);
-		PQclear(res);
-	}
-	printf("\nlast failures:\n");
-	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
-	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
-	                       " verdict FROM inbound_call"
-	                       " WHERE result_code IS DISTINCT FROM '000000' OR http_status <> 200 ORDER BY id DESC LIMIT 10",
-	                       0, NULL))) {
-		print_rows(res, false);
-		PQclear(res);
+	/* Probes (koogate simulate, health checks) fail on purpose: apart. */
+	static const struct { const char *title, *sql; } lists[] = {
+		{ "last inbound calls", CALL_COLUMNS ", round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance,"
+		  " COALESCE(probe, '') AS probe FROM inbound_call ORDER BY id DESC LIMIT 10" },
+		{ "last failures", CALL_COLUMNS " FROM inbound_call WHERE probe IS NULL AND " CALL_FAILED " ORDER BY id DESC LIMIT 10" },
+		{ "last probe calls that did not succeed (expected: not faults)", CALL_COLUMNS ", probe FROM inbound_call"
+		  " WHERE probe IS NOT NULL AND " CALL_FAILED " ORDER BY id DESC LIMIT 10" },
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+		printf("\n%s:\n", lists[i].title);
+		if ((res = exec_ok(db, lists[i].sql, 0, NULL))) {
+			print_rows(res, false);
+			PQclear(res);
+		}
 	}
 	kg_db_close();
 	return rc ? 3 : 0;

@@ -71,8 +71,15 @@ static json_object *call(struct sim *s, const char *step, const char *path, cons
 	char bodysign[256], why[300];
 	json_object *j = NULL, *code;
 
+	/* Marked as the simulator's: its deliberate failures are not faults (status). */
+	const char *marked[8] = { NULL };
+	size_t n = 0;
+	for (; headers && headers[n] && n + 2 < sizeof marked / sizeof *marked; n++)
+		marked[n] = headers[n];
+	marked[n] = "X-Koogate-Probe: simulate";
+
 	kbuf_printf(&url, "%s%s%s%s", s->url, path, query ? "?" : "", query ? query : "");
-	if (!kg_http(method, url.p, headers, body, body ? strlen(body) : 0, 5000, &resp)) {
+	if (!kg_http(method, url.p, marked, body, body ? strlen(body) : 0, 5000, &resp)) {
 		snprintf(why, sizeof why, "no answer: %s", resp.error);
 		result(s, false, step, why);
 	} else if (resp.status != 200) {
@@ -250,10 +257,6 @@ static int lifecycle(struct sim *s, const char *mode)
 	time_t later = time(NULL) + 400 * 86400;
 	struct tm tm;
 
-	if (strcmp(mode, "period") && strcmp(mode, "onetime") && strcmp(mode, "ondemand")) {
-		fprintf(stderr, "koogate: --mode is period, onetime or ondemand\n");
-		return 2;
-	}
 	gmtime_r(&later, &tm);
 	strftime(expire, sizeof expire, "%Y%m%d%H%M%S", &tm);
 	snprintf(order, sizeof order, "SIM%s%s", mode, s->tag);
@@ -284,21 +287,25 @@ static int lifecycle(struct sim *s, const char *mode)
 	query(s, id);
 	if (!strcmp(mode, "onetime"))
 		goto release;
-	snprintf(step, sizeof step, "%s refreshInstance (renewal)", v);
+	if (s->v1 && period) {
+		/* V1 has no unfreeze call for period billing: the expiry freeze is
+		 * lifted by the renewal (D51). */
+		snprintf(step, sizeof step, "V1 expireInstance (freeze at expiry)");
+		step_ok(s, step, basic(s, step, obj("activity", "expireInstance", "instanceId", id, "orderId", order, NULL), "000000"));
+	}
+	snprintf(step, sizeof step, "%s refreshInstance (renewal%s)", v, s->v1 && period ? ", lifts the expiry freeze" : "");
 	r = s->v1 ? basic(s, step, obj("activity", "refreshInstance", "instanceId", id, "orderId", order,
 	                               "expireTime", expire, NULL), "000000")
 	          : basic(s, step, obj("activity", "refreshInstance", "instanceId", id, "orderId", order,
 	                               "orderLineId", line, "scene", "RENEWAL", "expireTime", expire, NULL), "000000");
 	step_ok(s, step, r);
-	snprintf(step, sizeof step, "%s freeze", v);
-	r = s->v1 ? basic(s, step, obj("activity", ondemand ? "instanceStatus" : "expireInstance", "instanceId", id,
-	                               ondemand ? "instanceStatus" : "orderId", ondemand ? "FREEZE" : order, NULL), "000000")
-	          : basic(s, step, obj("activity", "updateInstanceStatus", "instanceId", id, "status", "FREEZE", NULL), "000000");
-	step_ok(s, step, r);
-	if (!s->v1 || ondemand) {
-		snprintf(step, sizeof step, "%s unfreeze", v);
-		r = s->v1 ? basic(s, step, obj("activity", "instanceStatus", "instanceId", id, "instanceStatus", "NORMAL", NULL), "000000")
-		          : basic(s, step, obj("activity", "updateInstanceStatus", "instanceId", id, "status", "UNFREEZE", NULL), "000000");
+	/* A freeze before expiry (a rules violation) and its end: instanceStatus
+	 * in V1 (any charging mode), updateInstanceStatus in V2. */
+	for (int unfreeze = 0; unfreeze < 2; unfreeze++) {
+		const char *word = unfreeze ? (s->v1 ? "NORMAL" : "UNFREEZE") : "FREEZE";
+		snprintf(step, sizeof step, "%s %s %s", v, s->v1 ? "instanceStatus" : "updateInstanceStatus", word);
+		r = s->v1 ? basic(s, step, obj("activity", "instanceStatus", "instanceId", id, "instanceStatus", word, NULL), "000000")
+		          : basic(s, step, obj("activity", "updateInstanceStatus", "instanceId", id, "status", word, NULL), "000000");
 		step_ok(s, step, r);
 	}
 	if (period) {
@@ -317,9 +324,14 @@ release:
 		r = basic(s, step, obj("activity", "releaseInstance", "instanceId", id, "orderId", order, NULL), "000000");
 		step_ok(s, step, r);
 	}
-	snprintf(step, sizeof step, "%s unknown instance → 000003", v);
-	r = basic(s, step, obj("activity", "releaseInstance", "instanceId", "sim-never-seen", "orderId", order, NULL), "000003");
+	/* Hand-typed ids of the debugging tool: a test request succeeds as if the
+	 * instance existed (D19), a production one is refused. */
+	snprintf(step, sizeof step, "%s unknown instance → %s", v, s->test ? "000000 (test request, D19)" : "000003");
+	r = basic(s, step, obj("activity", "releaseInstance", "instanceId", "sim-never-seen", "orderId", order, NULL),
+	          s->test ? "000000" : "000003");
 	step_ok(s, step, r);
+	if (s->test)
+		query(s, "sim-never-seen");
 	return 0;
 }
 
@@ -517,14 +529,20 @@ int cmd_simulate(int argc, char **argv)
 {
 	struct opt o[] = { { "url", true, NULL, false }, { "v1", false, NULL, false }, { "test", false, NULL, false },
 	                   { "mode", true, "all", false }, { "public-key", true, NULL, false },
-	                   { "instance", true, "", false } };
+	                   { "instance", true, "", false }, { "production", false, NULL, false } };
 	const char *what = NULL;
 	struct sim s = { 0 };
 	unsigned char r[4];
 
-	if (!parse_opts(argc, argv, o, 6, &what) || !what || (strcmp(what, "lifecycle") && strcmp(what, "kit"))) {
-		fprintf(stderr, "usage: koogate simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test] [--url URL]\n"
-		                "       koogate simulate kit [--v1] [--test] [--instance ID] [--public-key FILE] [--url URL]\n");
+	if (!parse_opts(argc, argv, o, 7, &what) || !what || (strcmp(what, "lifecycle") && strcmp(what, "kit")) ||
+	    (o[2].set && o[6].set)) {
+		fprintf(stderr, "usage: koogate simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test|--production] [--url URL]\n"
+		                "       koogate simulate kit [--v1] [--test|--production] [--instance ID] [--public-key FILE] [--url URL]\n");
+		return 2;
+	}
+	if (strcmp(o[3].value, "all") && strcmp(o[3].value, "period") && strcmp(o[3].value, "onetime") &&
+	    strcmp(o[3].value, "ondemand")) {
+		fprintf(stderr, "koogate: simulate: --mode is period, onetime, ondemand or all, not %s\n", o[3].value);
 		return 2;
 	}
 	if (!load_config())
@@ -535,7 +553,14 @@ int cmd_simulate(int argc, char **argv)
 		return 2;
 	}
 	s.v1 = o[1].set;
-	s.test = o[2].set;
+	/* Test traffic unless asked: a production request is a real purchase to
+	 * the server and to the worker behind it. */
+	s.test = !o[6].set;
+	if (!s.test)
+		printf("production traffic: %s to %s without testFlag; the server and its worker treat them"
+		       " as real purchases (a worker provisions them)\n",
+		       !strcmp(what, "kit") ? "binding a simulated enterprise" : "buying, changing and releasing simulated instances",
+		       s.url);
 	kg_random(r, sizeof r);
 	snprintf(s.tag, sizeof s.tag, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 	kg_http_allow_plain = true;         /* a local server while developing */
@@ -554,8 +579,7 @@ int cmd_simulate(int argc, char **argv)
 		static const char *const modes[] = { "period", "onetime", "ondemand" };
 		for (size_t i = 0; i < 3; i++)
 			if (!strcmp(o[3].value, "all") || !strcmp(o[3].value, modes[i]))
-				if (lifecycle(&s, modes[i]) == 2)
-					return 2;
+				lifecycle(&s, modes[i]);
 	}
 	printf("%d passed, %d failed\n", s.passed, s.failed);
 	return s.failed ? 1 : 0;

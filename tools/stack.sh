@@ -149,7 +149,7 @@ do_status() {
     if [ -f "$ENVFILE" ] && [ "$any" = 1 ]; then
         local code
         # shellcheck disable=SC1090
-        code=$( . "$ENVFILE"; curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$KOOGATE_URL" || true)
+        code=$( . "$ENVFILE"; curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'X-Koogate-Probe: readiness' "$KOOGATE_URL" || true)
         echo "probe:      GET /saasproduce -> HTTP $code"
     fi
     return $rc
@@ -268,7 +268,7 @@ do_start() {
     local base="http://127.0.0.1:$WEB_PORT" url code="000"
     url="$base/saasproduce"
     for _ in $(seq 1 150); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" || true)
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'X-Koogate-Probe: readiness' "$url" || true)
         case "$code" in 000|5??) sleep 0.2 ;; *) break ;; esac
     done
     case "$code" in

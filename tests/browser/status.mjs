@@ -56,17 +56,26 @@ try {
     await page.screenshot({ path: path.join(shots, 'status.png'), fullPage: true });
   });
   for (const [id, title] of [['instances', 'Instances by state'], ['calls', 'Last inbound calls'],
+    ['failures', 'Last failures'],
     ['events', 'Failing events'], ['usage', 'Usage backlog'], ['tenants', 'Tenants']]) {
     await step(`section "${title}"`, async () => {
       const h = await page.locator(`#${id} h2`).textContent();
       expect(h === title, `heading ${JSON.stringify(h)}`);
     });
   }
-  await step('the last calls list has rows and a failed call is highlighted', async () => {
-    const rows = await page.locator('#calls tbody tr').count();
-    const bad = await page.locator('#calls tbody tr.bad').count();
-    expect(rows > 0, 'no rows');
+  await step('the last calls list has rows', async () => {
+    expect(await page.locator('#calls tbody tr').count() > 0, 'no rows');
+  });
+  await step('real failures are highlighted, probe failures (koogate simulate) listed apart, not as faults', async () => {
+    const bad = await page.locator('#failures tbody tr.bad').count();
     expect(bad > 0, 'no highlighted failure');
+    const probeCells = await page.locator('#failures tbody td:nth-child(9)').allTextContents();
+    expect(probeCells.every((t) => t === ''), 'a probe call among the failures');
+    const probes = await page.locator('#probes tbody tr').count();
+    expect(probes > 0, 'no probe failures listed (koogate simulate runs in the fixtures)');
+    expect(await page.locator('#probes tbody tr.bad').count() === 0, 'a probe failure highlighted as a fault');
+    expect((await page.locator('#probes tbody td:nth-child(9)').allTextContents()).every((t) => t !== ''),
+      'an unmarked call among the probes');
   });
   await step('values are escaped (no element injected from a request)', async () => {
     expect(await page.locator('#calls script, #calls img, #tenants script').count() === 0, 'markup injected');
