@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "koogate.h"
 #include "buf.h"
@@ -26,15 +27,28 @@ int die(const char *fmt, const char *arg)
 	return 1;
 }
 
+/* $KOOGATE_CONFIG, else KOOGATE_DEFAULT_CONFIG when it exists, else the
+ * environment alone (KOOGATE_<KEY>). An error names the file it read, or
+ * says that none was found and how to point at one. */
 bool load_config(void)
 {
+	const char *path = getenv("KOOGATE_CONFIG");
+	bool dflt = !path || !*path;
 	char err[512];
 
-	if (!kg_config_load(NULL, err, sizeof err)) {
-		fprintf(stderr, "koogate: configuration error: %s\n", err);
-		return false;
-	}
-	return true;
+	if (dflt)
+		path = access(KOOGATE_DEFAULT_CONFIG, F_OK) == 0 ? KOOGATE_DEFAULT_CONFIG : NULL;
+	if (kg_config_load(path ? path : "", err, sizeof err))
+		return true;
+	fprintf(stderr, "koogate: configuration error: %s\n", err);
+	if (path)
+		fprintf(stderr, "koogate: (read from %s%s; set KOOGATE_CONFIG=FILE to use another)\n", path,
+		        dflt ? ", the default" : ", named by KOOGATE_CONFIG");
+	else
+		fprintf(stderr, "koogate: no configuration file: KOOGATE_CONFIG is not set and %s does not exist;\n"
+		                "koogate: point at one with KOOGATE_CONFIG=/path/to/koogate.conf (make run writes var/koogate.conf)\n",
+		        KOOGATE_DEFAULT_CONFIG);
+	return false;
 }
 
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p)
@@ -131,12 +145,28 @@ void print_rows(PGresult *res, bool json)
 PGconn *connect_db(void)
 {
 	if (!load_config())
-		return NULL;
+		exit(EXIT_USAGE);
 	if (!kg_db_ready()) {
 		fprintf(stderr, "koogate: cannot connect to the database (see the message above)\n");
-		return NULL;
+		exit(EXIT_FAILED);
 	}
 	return kg_db_conn();
+}
+
+bool opt_choice(const struct opt *o, const char *const *choices)
+{
+	const char *const *c;
+
+	if (!o->set)
+		return true;
+	for (c = choices; *c; c++)
+		if (strcmp(*c, o->value) == 0)
+			return true;
+	fprintf(stderr, "koogate: --%s %s: unknown value; one of", o->name, o->value);
+	for (c = choices; *c; c++)
+		fprintf(stderr, "%s %s", c == choices ? "" : ",", *c);
+	fputc('\n', stderr);
+	return false;
 }
 
 bool parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char **positional)
@@ -284,10 +314,21 @@ static int cmd_help(int argc, char **argv)
 			printf("usage: koogate %s\n\n%s", commands[i].synopsis, commands[i].help);
 			return 0;
 		}
-	printf("usage: koogate COMMAND [ARGS]\n\nThe configuration file is read from $KOOGATE_CONFIG.\n\nCommands:\n");
+	if (argc > 1) {
+		fprintf(stderr, "koogate: unknown command %s (koogate help lists them)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("usage: koogate COMMAND [ARGS]\n\nThe configuration file is $KOOGATE_CONFIG, else %s.\n\nCommands:\n",
+	       KOOGATE_DEFAULT_CONFIG);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %s\n", commands[i].synopsis);
-	return argc > 1 ? 1 : 0;
+	printf("\nExit status (every command):\n"
+	       "  0  done\n"
+	       "  1  failed: the database could not be reached, an id names nothing, a change was\n"
+	       "     refused, a simulated step or a delivered event failed\n"
+	       "  2  usage or configuration error: unknown command, option or value, bad file\n"
+	       "  3  done, but something needs a person (status, usage push)\n");
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -303,7 +344,6 @@ int main(int argc, char **argv)
 		}
 		return commands[i].run(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "koogate: unknown command %s\n", argv[1]);
-	cmd_help(1, argv);
-	return 2;
+	fprintf(stderr, "koogate: unknown command %s (koogate help lists them)\n", argv[1]);
+	return EXIT_USAGE;
 }

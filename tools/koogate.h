@@ -14,7 +14,16 @@ struct opt {
 	bool        set;
 };
 
+/* Exit statuses of every command (documented in `koogate help`). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_LOOK = 3 };
+
+/* The configuration file read when $KOOGATE_CONFIG is not set. */
+#define KOOGATE_DEFAULT_CONFIG "/etc/koogate/koogate.conf"
+
 bool parse_opts(int argc, char **argv, struct opt *opts, size_t n, const char **positional);
+/* True when the option is unset or its value is one of choices (NULL-
+ * terminated); otherwise says which values there are. */
+bool opt_choice(const struct opt *o, const char *const *choices);
 int die(const char *fmt, const char *arg);
 bool load_config(void);
 /* Runs sql with n text parameters (n < 0: a script of many statements);
@@ -22,6 +31,8 @@ bool load_config(void);
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
 void print_rows(PGresult *res, bool json);
+/* The configuration and the database, or exits: 2 for the configuration,
+ * 1 for a database that cannot be reached (the message says why). */
 PGconn *connect_db(void);
 
 /* subcommands */

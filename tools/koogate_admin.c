@@ -1,4 +1,5 @@
 /* koogate: migrations, keys, usage and orders. */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -42,11 +43,13 @@ int cmd_migrate(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--sql") == 0 && i + 1 < argc)
 			dir = argv[++i];
-		else
-			return die("migrate: unknown argument %s (see koogate help migrate)", argv[i]);
+		else {
+			die("migrate: unknown argument %s (see koogate help migrate)", argv[i]);
+			return EXIT_USAGE;
+		}
 	}
 	if (!load_config())
-		return 1;
+		return EXIT_USAGE;
 	if (!(d = opendir(dir)))
 		return die("migrate: cannot open %s", dir);
 	while ((e = readdir(d)) && n < sizeof names / sizeof *names) {
@@ -187,6 +190,27 @@ int cmd_keygen(int argc, char **argv)
 /* usage add INSTANCE VALUE (--at TIME | --begin TIME --end TIME) [--meter M] [--package ID] [--correct]
  * usage push [--max N] [--quiet]
  * usage list [--instance ID] [--state S] [--json] */
+/* 2026-11-30T05:10:00Z, 2026-11-30 05:10+08:00: a date, a time and a zone.
+ * What PostgreSQL would also read ("yesterday", "now", no zone) is refused:
+ * the window would depend on the day or on the database's zone. */
+static bool iso_time(const char *t)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd";
+	size_t i;
+
+	for (i = 0; form[i]; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)t[i]) : form[i] == 'T' ? t[i] != 'T' && t[i] != ' ' : t[i] != form[i])
+			return false;
+	t += i;
+	if (t[0] == ':' && isdigit((unsigned char)t[1]) && isdigit((unsigned char)t[2]))
+		for (t += 3; *t == '.' || isdigit((unsigned char)*t); t++)
+			;
+	if (!strcmp(t, "Z"))
+		return true;
+	return (t[0] == '+' || t[0] == '-') && isdigit((unsigned char)t[1]) && isdigit((unsigned char)t[2]) &&
+	       (!t[3] || (t[3] == ':' && isdigit((unsigned char)t[4]) && isdigit((unsigned char)t[5]) && !t[6]));
+}
+
 int cmd_usage(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : "";
@@ -206,22 +230,55 @@ int cmd_usage(int argc, char **argv)
 			                "       [--meter NAME] [--package PKG_INSTANCE] [--correct]\n");
 			return 2;
 		}
-		if (!(db = connect_db()))
-			return 2;
+		for (int i = 0; i < 3; i++)
+			if (o[i].value && !iso_time(o[i].value)) {
+				fprintf(stderr, "koogate: --%s %s: give a time as 2026-11-30T05:10:00Z (UTC) or with its offset,"
+				                " 2026-11-30T13:10:00+08:00\n", o[i].name, o[i].value);
+				return 2;
+			}
+		db = connect_db();
 		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
-		/* --at: the configured window (default hourly, UTC) containing TIME */
-		const char *p[8] = { o[6].value, o[0].value, o[1].value, o[2].value, o[7].value,
-		                     o[3].value, o[4].value, o[5].set ? "true" : "false" };
-		const char *q[9] = { p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], window };
+		/* The window (--at: the configured window, default hourly, UTC,
+		 * containing TIME), and what KooGallery would refuse about it. */
+		const char *w[5] = { o[6].value, o[0].value, o[1].value, o[2].value, window };
 		res = exec_ok(db,
-			"SELECT koogate_usage_add($1,"
-			" COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int)),"
-			" COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $9::int) * $9::int + $9::int)),"
-			" $5::numeric, $6, $7, $8::boolean)", 9, q);
+			"WITH w AS (SELECT COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $5::int) * $5::int)) AS b,"
+			"  COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $5::int) * $5::int + $5::int)) AS e)"
+			" SELECT w.b, w.e, CASE"
+			"  WHEN i.instance_id IS NULL THEN 'no instance ' || $1 || ' (koogate instances lists them)'"
+			"  WHEN i.status = 'released' THEN 'instance ' || $1 || ' is released: KooGallery takes no usage for it'"
+			"  WHEN i.charging_mode IN ('PERIOD', 'ONE_TIME') OR (i.generation = 1 AND i.charging_mode = '3')"
+			"   THEN 'instance ' || $1 || ' is ' || CASE WHEN i.charging_mode = 'PERIOD' THEN 'period-billed' ELSE 'billed once' END"
+			"   || ' (chargingMode ' || i.charging_mode || '): KooGallery takes usage only for pay-per-use instances'"
+			"  WHEN w.b > now() THEN 'the window ' || to_char(w.b AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+			"   || ' UTC has not begun yet: record usage once it has been measured'"
+			"  WHEN w.b < now() - interval '21 days' THEN 'the window ' || to_char(w.b AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+			"   || ' UTC began more than 21 days ago: KooGallery refuses it (MKT.9004)'"
+			"  END FROM w LEFT JOIN instance i ON i.instance_id = $1", 5, w);
 		if (!res)
 			return 1;
-		printf("recorded: metering_sn %s\n", PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 2)) {
+			fprintf(stderr, "koogate: usage add: %s; nothing recorded\n", PQgetvalue(res, 0, 2));
+			PQclear(res);
+			return 1;
+		}
+		const char *p[7] = { o[6].value, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), o[7].value,
+		                     o[3].value, o[4].value, o[5].set ? "true" : "false" };
+		PGresult *add = PQexecParams(db, "SELECT koogate_usage_add($1, $2::timestamptz, $3::timestamptz, $4::numeric,"
+		                                 " $5, $6, $7::boolean)", 7, NULL, p, NULL, NULL, 0);
 		PQclear(res);
+		if (PQresultStatus(add) != PGRES_TUPLES_OK) {
+			const char *state = PQresultErrorField(add, PG_DIAG_SQLSTATE);
+			const char *msg = PQresultErrorField(add, PG_DIAG_MESSAGE_PRIMARY);
+
+			fprintf(stderr, "koogate: usage add: %s\n", msg ? msg : PQerrorMessage(db));
+			if (state && !strcmp(state, "23505"))
+				fprintf(stderr, "koogate: to replace a value not yet pushed, run the same command with --correct\n");
+			PQclear(add);
+			return 1;
+		}
+		printf("recorded: metering_sn %s\n", PQgetvalue(add, 0, 0));
+		PQclear(add);
 		return 0;
 	}
 	if (strcmp(sub, "push") == 0) {
@@ -245,11 +302,12 @@ int cmd_usage(int argc, char **argv)
 		return st.rejected || st.expired || st.deferred ? 3 : 0;
 	}
 	if (strcmp(sub, "list") == 0) {
+		static const char *const states[] = { "pending", "sent", "rejected", "expired", NULL };
 		struct opt o[] = { { "instance", true, NULL, false }, { "state", true, NULL, false },
 		                   { "json", false, NULL, false }, { "limit", true, "100", false } };
 		const char *p[3];
 
-		if (!parse_opts(argc - 1, argv + 1, o, 4, NULL) || !(db = connect_db()))
+		if (!parse_opts(argc - 1, argv + 1, o, 4, NULL) || !opt_choice(&o[1], states) || !(db = connect_db()))
 			return 2;
 		p[0] = o[0].value;
 		p[1] = o[1].value;
@@ -324,7 +382,7 @@ int cmd_status(int argc, char **argv)
 	if (!parse_opts(argc, argv, o, 1, NULL))
 		return 2;
 	if (!load_config())
-		return 1;
+		return EXIT_USAGE;
 	printf("configuration: ok (%zu basic key(s), %zu Kit key(s), master key %s, provisioning %s)\n",
 	       kg_cfg.basic_keys.n, kg_cfg.kit_keys.n, kg_cfg.has_master_key ? "set" : "MISSING",
 	       kg_cfg.provision_mode == KG_PROVISION_AUTO ? "auto" : "external");

@@ -13,6 +13,7 @@
 
 int cmd_instances(int argc, char **argv)
 {
+	static const char *const states[] = { "pending", "active", "frozen", "released", NULL };
 	struct opt o[] = { { "status", true, NULL, false }, { "order", true, NULL, false },
 	                   { "test", false, NULL, false }, { "production", false, NULL, false },
 	                   { "json", false, NULL, false }, { "limit", true, "100", false } };
@@ -20,7 +21,7 @@ int cmd_instances(int argc, char **argv)
 	PGconn *db;
 	PGresult *res;
 
-	if (!parse_opts(argc, argv, o, 6, NULL) || !(db = connect_db()))
+	if (!parse_opts(argc, argv, o, 6, NULL) || !opt_choice(&o[0], states) || !(db = connect_db()))
 		return 2;
 	p[0] = o[0].value;
 	p[1] = o[1].value;
@@ -80,25 +81,47 @@ int cmd_instance(int argc, char **argv)
 	if (o[0].set) {
 		printf("%s\n", PQgetvalue(res, 0, 0));
 	} else {
-		/* plain text: the same document, one line per item, for people */
+		/* plain text for people: the instance's fields grouped as one reads
+		 * them (identity, state, order, app info, customer; anything else
+		 * last), times in UTC saying so, then orders, events and calls. */
 		PGresult *t;
 		const char *q[1] = { PQgetvalue(res, 0, 0) };
 
 		t = exec_ok(db,
-			"WITH d AS (SELECT $1::jsonb AS j)"
+			"WITH d AS (SELECT $1::jsonb AS j),"
+			" g(s, grp) AS (VALUES (0, 'identity'), (1, 'state'), (2, 'order'), (3, 'app info'), (4, 'customer'), (5, 'other')),"
+			" f(k, s, n) AS (VALUES ('instance_id', 0, 0), ('generation', 0, 1), ('test_flag', 0, 2), ('business_id', 0, 3),"
+			"  ('order_id', 0, 4), ('order_line_id', 0, 5), ('product_id', 0, 6), ('sku_code', 0, 7),"
+			"  ('status', 1, 0), ('expire_time', 1, 1), ('created_at', 1, 2), ('updated_at', 1, 3),"
+			"  ('charging_mode', 2, 0), ('period_type', 2, 1), ('period_number', 2, 2), ('trial', 2, 3), ('amount', 2, 4),"
+			"  ('extend_params', 2, 5), ('order_info', 2, 6),"
+			"  ('app_front_end_url', 3, 0), ('app_admin_url', 3, 1), ('app_user_name', 3, 2), ('app_memo', 3, 3),"
+			"  ('customer_id', 4, 0), ('customer_name', 4, 1), ('user_id', 4, 2), ('user_name', 4, 3)),"
+			/* a timestamp field: shown in UTC, and says so */
+			" fmt(k, v, t) AS (SELECT e.k, e.v, CASE WHEN (e.k LIKE '%\\_at' OR e.k LIKE '%\\_time') AND jsonb_typeof(e.v) = 'string'"
+			"   THEN to_char((e.v #>> '{}')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"')"
+			"   ELSE e.v #>> '{}' END FROM d, jsonb_each(j -> 'instance') AS e(k, v) WHERE e.v <> 'null'::jsonb),"
+			" ts(v, t) AS (SELECT v, to_char((v)::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') FROM"
+			"   (SELECT x ->> 'at' FROM d, jsonb_array_elements(COALESCE(j -> 'orders', '[]') || COALESCE(j -> 'events', '[]')"
+			"    || COALESCE(j -> 'calls', '[]')) AS y(x)) z(v) GROUP BY v)"
 			" SELECT line FROM ("
-			"  SELECT 0 AS s, 0 AS n, k || ': ' || COALESCE(v #>> '{}', '') AS line"
-			"   FROM d, jsonb_each(j -> 'instance') AS e(k, v) WHERE v <> 'null'::jsonb"
-			"  UNION ALL SELECT 1, ordinality, 'order  ' || (o ->> 'kind') || ' ' || (o ->> 'order_id') || ' '"
-			"   || (o ->> 'order_line_id') || ' at ' || (o ->> 'at') || ' fetch=' || (o ->> 'fetch_state')"
+			"  SELECT g.s AS s, -1 AS n, '' AS k, CASE WHEN g.s > 0 THEN E'\\n' ELSE '' END || g.grp || ':' AS line FROM g"
+			"   WHERE EXISTS (SELECT 1 FROM fmt LEFT JOIN f USING (k) WHERE COALESCE(f.s, 5) = g.s)"
+			"  UNION ALL SELECT COALESCE(f.s, 5), COALESCE(f.n, 99), fmt.k, '  ' || rpad(fmt.k, 18) || ' ' || fmt.t"
+			"   FROM fmt LEFT JOIN f USING (k)"
+			"  UNION ALL SELECT 6, -1, '', E'\\norders:' FROM d WHERE j -> 'orders' <> 'null'::jsonb"
+			"  UNION ALL SELECT 6, ordinality, '', '  ' || (SELECT t FROM ts WHERE ts.v = o ->> 'at') || '  ' || (o ->> 'kind') || ' '"
+			"   || (o ->> 'order_id') || ' ' || (o ->> 'order_line_id') || '  fetch ' || (o ->> 'fetch_state')"
 			"   FROM d, jsonb_array_elements(COALESCE(j -> 'orders', '[]')) WITH ORDINALITY AS x(o, ordinality)"
-			"  UNION ALL SELECT 2, ordinality, 'event  #' || (e ->> 'id') || ' ' || (e ->> 'kind') || ' at '"
-			"   || (e ->> 'at') || ' ' || (e ->> 'detail')"
+			"  UNION ALL SELECT 7, -1, '', E'\\nevents:' FROM d WHERE j -> 'events' <> 'null'::jsonb"
+			"  UNION ALL SELECT 7, ordinality, '', '  ' || (SELECT t FROM ts WHERE ts.v = e ->> 'at') || '  #' || (e ->> 'id') || ' '"
+			"   || (e ->> 'kind') || ' ' || (e ->> 'detail')"
 			"   FROM d, jsonb_array_elements(COALESCE(j -> 'events', '[]')) WITH ORDINALITY AS x(e, ordinality)"
-			"  UNION ALL SELECT 3, ordinality, 'call   ' || (c ->> 'at') || ' ' || COALESCE(c ->> 'activity', '-')"
-			"   || ' ' || COALESCE(c ->> 'result_code', '-') || ' ' || (c ->> 'verdict')"
+			"  UNION ALL SELECT 8, -1, '', E'\\ncalls:' FROM d WHERE j -> 'calls' <> 'null'::jsonb"
+			"  UNION ALL SELECT 8, ordinality, '', '  ' || (SELECT t FROM ts WHERE ts.v = c ->> 'at') || '  '"
+			"   || COALESCE(c ->> 'activity', '-') || ' ' || COALESCE(c ->> 'result_code', '-') || ' ' || (c ->> 'verdict')"
 			"   FROM d, jsonb_array_elements(COALESCE(j -> 'calls', '[]')) WITH ORDINALITY AS x(c, ordinality)"
-			" ) lines ORDER BY s, n", 1, q);
+			" ) lines ORDER BY s, n, k", 1, q);
 		for (int r = 0; t && r < PQntuples(t); r++)
 			printf("%s\n", PQgetvalue(t, r, 0));
 		PQclear(t);
@@ -217,6 +240,15 @@ static int tenant_list(int argc, char **argv, bool users)
 	p[0] = tenant;
 	p[1] = o[0].value;
 	p[2] = o[2].set ? "true" : "false";
+	/* A tenant with no users lists (none); a tenant that is not there is an error. */
+	if (!(res = exec_ok(db, "SELECT 1 FROM tenant WHERE tenant_id = $1 LIMIT 1", 1, p)))
+		return 1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		fprintf(stderr, "koogate: no tenant %s (koogate tenants lists them, with their tenant_id)\n", tenant);
+		return 1;
+	}
+	PQclear(res);
 	if (users)
 		res = exec_ok(db, o[1].set ?
 			"SELECT json_agg(u ORDER BY user_name) FROM (SELECT instance_id, app_id, user_name, name, org_code,"

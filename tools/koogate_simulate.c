@@ -527,6 +527,7 @@ static EVP_PKEY *public_key(const char *file)
 
 int cmd_simulate(int argc, char **argv)
 {
+	static const char *const modes_all[] = { "period", "onetime", "ondemand", "all", NULL };
 	struct opt o[] = { { "url", true, NULL, false }, { "v1", false, NULL, false }, { "test", false, NULL, false },
 	                   { "mode", true, "all", false }, { "public-key", true, NULL, false },
 	                   { "instance", true, "", false }, { "production", false, NULL, false } };
@@ -535,14 +536,9 @@ int cmd_simulate(int argc, char **argv)
 	unsigned char r[4];
 
 	if (!parse_opts(argc, argv, o, 7, &what) || !what || (strcmp(what, "lifecycle") && strcmp(what, "kit")) ||
-	    (o[2].set && o[6].set)) {
+	    (o[2].set && o[6].set) || !opt_choice(&o[3], modes_all)) {
 		fprintf(stderr, "usage: koogate simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test|--production] [--url URL]\n"
 		                "       koogate simulate kit [--v1] [--test|--production] [--instance ID] [--public-key FILE] [--url URL]\n");
-		return 2;
-	}
-	if (strcmp(o[3].value, "all") && strcmp(o[3].value, "period") && strcmp(o[3].value, "onetime") &&
-	    strcmp(o[3].value, "ondemand")) {
-		fprintf(stderr, "koogate: simulate: --mode is period, onetime, ondemand or all, not %s\n", o[3].value);
 		return 2;
 	}
 	if (!load_config())
@@ -576,10 +572,9 @@ int cmd_simulate(int argc, char **argv)
 		kit_scenario(&s, o[5].value);
 		EVP_PKEY_free(s.pub);
 	} else {
-		static const char *const modes[] = { "period", "onetime", "ondemand" };
 		for (size_t i = 0; i < 3; i++)
-			if (!strcmp(o[3].value, "all") || !strcmp(o[3].value, modes[i]))
-				lifecycle(&s, modes[i]);
+			if (!strcmp(o[3].value, "all") || !strcmp(o[3].value, modes_all[i]))
+				lifecycle(&s, modes_all[i]);
 	}
 	printf("%d passed, %d failed\n", s.passed, s.failed);
 	return s.failed ? 1 : 0;
