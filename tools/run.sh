@@ -4,6 +4,7 @@
 # signed curl example, then wait. Ctrl-C (or `make stop` from another terminal) stops everything.
 #
 # Environment: PORT (default 8080), SERVER (apache|lighttpd, default apache), VAR (default <repo>/var).
+# tools/run.sh --banner prints the text for the stack already running in $VAR, and returns.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,10 +20,14 @@ stop_stack() {
     echo "run.sh: stopping the stack"
     "$REPO/tools/stack.sh" stop --var "$VAR" || true
 }
-trap 'stop_stack; exit 0' INT TERM
-trap 'stop_stack' EXIT
-
-"$REPO/tools/stack.sh" start --server "$SERVER" --port "$PORT" --var "$VAR"
+# --banner: only print what follows for a stack already running in $VAR (the fixtures check it).
+banner_only=0
+[ "${1:-}" = --banner ] && banner_only=1
+if [ "$banner_only" = 0 ]; then
+    trap 'stop_stack; exit 0' INT TERM
+    trap 'stop_stack' EXIT
+    "$REPO/tools/stack.sh" start --server "$SERVER" --port "$PORT" --var "$VAR"
+fi
 # shellcheck disable=SC1091
 . "$VAR/stack.env"
 
@@ -35,6 +40,11 @@ koogate is running ($KOOGATE_SERVER)
   configuration    $KOOGATE_CONFIG
   error log        $KOOGATE_ERROR_LOG
   database         psql "host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER"
+  status page      $KOOGATE_STATUS_URL
+                   user $KOOGATE_STATUS_USER, password $KOOGATE_STATUS_PASSWORD
+
+In another terminal, '. $VAR/stack.env' sets all of the above (KOOGATE_CONFIG and KOOGATE_URL for
+build/koogate included); then follow the README's tour: build/koogate status, build/koogate simulate ...
 
 A signed V2 newInstance (paste into a shell; the body is already in canonical form: sorted keys,
 compact, no nulls; the signature is only valid for 60 s, so sign right before sending):
@@ -52,6 +62,8 @@ curl -sS -i -X POST "\$URL?signature=\$SIG&timestamp=\$TS&nonce=\$NONCE" \\
 Check the answer's Body-Sign:  printf %s '<response body>' | openssl dgst -sha256 -hmac "\$KEY" -binary | base64
 Stop with Ctrl-C here, or 'make stop' from another terminal.
 EOF
+
+[ "$banner_only" = 1 ] && exit 0
 
 # Wait until interrupted, or until the web server goes away (e.g. `make stop`).
 pidfile=$KOOGATE_PIDFILE
