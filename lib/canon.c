@@ -15,20 +15,26 @@ struct jmember {
 	size_t        pos;    /* position of arrival, for stable de-duplication */
 };
 
+/* Kept small: an unauthenticated body may hold KG_CANON_MAX_NODES of them. */
 struct jnode {
 	enum jtype      type;
-	const char     *lit;      /* J_NUM: literal text inside the input */
-	size_t          litlen;
-	char           *str;      /* J_STR: decoded bytes */
-	size_t          strlen;
-	struct jnode  **items;    /* J_ARR */
-	struct jmember *members;  /* J_OBJ */
-	size_t          n, cap;
+	size_t          n, cap;       /* J_ARR, J_OBJ */
+	union {
+		struct { const char *lit; size_t litlen; };   /* J_NUM: literal text inside the input */
+		struct { char *str; size_t strlen; };         /* J_STR: decoded bytes */
+		struct jnode  **items;                        /* J_ARR */
+		struct jmember *members;                      /* J_OBJ */
+	};
 };
 
 struct parser {
 	const char *p, *end;
+	size_t      nodes;
 	enum kg_canon_err err;
+};
+
+struct kg_jdoc {
+	struct jnode *root;
 };
 
 static void node_free(struct jnode *j)
@@ -37,17 +43,19 @@ static void node_free(struct jnode *j)
 
 	if (!j)
 		return;
-	for (i = 0; i < j->n; i++) {
-		if (j->type == J_ARR) {
+	if (j->type == J_ARR) {
+		for (i = 0; i < j->n; i++)
 			node_free(j->items[i]);
-		} else if (j->type == J_OBJ) {
+		free(j->items);
+	} else if (j->type == J_OBJ) {
+		for (i = 0; i < j->n; i++) {
 			free(j->members[i].key);
 			node_free(j->members[i].val);
 		}
+		free(j->members);
+	} else if (j->type == J_STR) {
+		free(j->str);
 	}
-	free(j->items);
-	free(j->members);
-	free(j->str);
 	free(j);
 }
 
@@ -272,6 +280,16 @@ static void dedupe_members(struct jnode *j)
 	qsort(j->members, j->n, sizeof *j->members, pos_cmp);
 }
 
+/* A key with a control character (NUL included) would read differently in a
+ * C string than in the signed text: refused. */
+static bool has_control(const char *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7F)
+			return true;
+	return false;
+}
+
 /* Steps past an opening bracket; true (and past it) when the container is empty. */
 static bool open_container(struct parser *ps, char close)
 {
@@ -294,6 +312,9 @@ static struct jnode *parse_value(struct parser *ps, int depth)
 	/* depth counts containers: a scalar inside the deepest one is fine */
 	if ((*ps->p == '{' || *ps->p == '[') && depth > KG_CANON_MAX_DEPTH)
 		return fail(ps, KG_CANON_DEPTH, NULL);
+	/* Bounds what an unauthenticated body can make us allocate. */
+	if (++ps->nodes > KG_CANON_MAX_NODES)
+		return fail(ps, KG_CANON_TOO_MANY, NULL);
 	j = ck_calloc(1, sizeof *j);
 	switch (*ps->p) {
 	case '{':
@@ -308,6 +329,10 @@ static struct jnode *parse_value(struct parser *ps, int depth)
 				return fail(ps, KG_CANON_SYNTAX, j);
 			if (parse_string(ps, &m.key, &m.keylen) < 0)
 				return fail(ps, KG_CANON_SYNTAX, j);
+			if (has_control(m.key, m.keylen)) {
+				free(m.key);
+				return fail(ps, KG_CANON_KEY, j);
+			}
 			skip_ws(ps);
 			if (ps->p >= ps->end || *ps->p != ':') {
 				free(m.key);
@@ -450,27 +475,148 @@ static void emit(struct kbuf *out, const struct jnode *j, int sort_all)
 	}
 }
 
-static enum kg_canon_err canon(const char *in, size_t n, struct kbuf *out, int sort_all)
+enum kg_canon_err kg_jdoc_parse(const char *in, size_t n, struct kg_jdoc **out)
 {
-	struct parser ps = { in, in + n, KG_CANON_OK };
+	struct parser ps = { in, in + n, 0, KG_CANON_OK };
 	struct jnode *root;
 
+	*out = NULL;
 	if (!kg_utf8_valid(in, n))
 		return KG_CANON_UTF8;
 	root = parse_value(&ps, 1);
 	if (!root)
 		return ps.err ? ps.err : KG_CANON_SYNTAX;
 	skip_ws(&ps);
-	if (ps.p != ps.end) {
+	if (ps.p != ps.end || root->type != J_OBJ) {
 		node_free(root);
-		return KG_CANON_SYNTAX;
+		return ps.p != ps.end ? KG_CANON_SYNTAX : KG_CANON_NOT_OBJECT;
 	}
-	if (root->type != J_OBJ) {
-		node_free(root);
-		return KG_CANON_NOT_OBJECT;
+	*out = ck_malloc(sizeof **out);
+	(*out)->root = root;
+	return KG_CANON_OK;
+}
+
+void kg_jdoc_free(struct kg_jdoc *d)
+{
+	if (!d)
+		return;
+	node_free(d->root);
+	free(d);
+}
+
+void kg_jdoc_canon(const struct kg_jdoc *d, struct kbuf *out)
+{
+	emit_sorted(out, d->root, 1, 0);
+}
+
+static void scalar_text(const struct jnode *v, struct kbuf *out)
+{
+	if (v->type == J_STR)
+		kbuf_put(out, v->str, v->strlen);
+	else
+		emit(out, v, 0);
+}
+
+void kg_jdoc_kv(const struct kg_jdoc *d, enum kg_kv_variant variant, struct kbuf *out)
+{
+	const struct jnode *root = d->root;
+	struct jmember *m = ck_malloc((root->n ? root->n : 1) * sizeof *m);
+	int first = 1;
+
+	if (root->n)
+		memcpy(m, root->members, root->n * sizeof *m);
+	if (variant != KG_KV_RECEIVED)
+		qsort(m, root->n, sizeof *m, member_cmp);
+	for (size_t i = 0; i < root->n; i++) {
+		const struct jnode *v = m[i].val;
+		struct kbuf dec = { 0 };
+
+		if (v->type == J_NULL)
+			continue;
+		if (!first)
+			kbuf_putc(out, '&');
+		first = 0;
+		kbuf_put(out, m[i].key, m[i].keylen);
+		kbuf_putc(out, '=');
+		if (v->type == J_STR && variant == KG_KV_SORTED_FORMDECODED &&
+		    kg_url_decode(v->str, v->strlen, KG_URL_FORM, &dec))
+			kbuf_put(out, dec.p, dec.len);
+		else
+			scalar_text(v, out);
+		kbuf_free(&dec);
 	}
-	emit_sorted(out, root, !sort_all, sort_all);
-	node_free(root);
+	free(m);
+}
+
+bool kg_jdoc_member(const struct kg_jdoc *d, const char *key, struct kbuf *out)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < d->root->n; i++) {
+		const struct jmember *m = &d->root->members[i];
+
+		if (m->keylen == n && memcmp(m->key, key, n) == 0 && m->val->type != J_NULL) {
+			scalar_text(m->val, out);
+			if (!out->p)
+				kbuf_reserve(out, 0);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Numbers go through json-c's own tokener, so that a handler reads them
+ * exactly as a json-c parse of the body would give them. */
+static json_object *to_json(const struct jnode *j, json_tokener *tok, struct kbuf *lit)
+{
+	json_object *o;
+
+	switch (j->type) {
+	case J_NULL: return NULL;
+	case J_TRUE: return json_object_new_boolean(1);
+	case J_FALSE: return json_object_new_boolean(0);
+	case J_STR: return json_object_new_string_len(j->str, (int)j->strlen);
+	case J_NUM:
+		kbuf_reset(lit);
+		kbuf_put(lit, j->lit, j->litlen);
+		json_tokener_reset(tok);
+		return json_tokener_parse_ex(tok, lit->p, -1);
+	case J_ARR:
+		o = json_object_new_array_ext((int)j->n);
+		for (size_t i = 0; i < j->n; i++)
+			json_object_array_add(o, to_json(j->items[i], tok, lit));
+		return o;
+	case J_OBJ:
+		o = json_object_new_object();
+		/* keys are unique (dedupe_members) and free of NUL (has_control) */
+		for (size_t i = 0; i < j->n; i++)
+			json_object_object_add_ex(o, j->members[i].key, to_json(j->members[i].val, tok, lit),
+			                          JSON_C_OBJECT_ADD_KEY_IS_NEW);
+		return o;
+	}
+	return NULL;
+}
+
+json_object *kg_jdoc_json(const struct kg_jdoc *d)
+{
+	json_tokener *tok = json_tokener_new();
+	struct kbuf lit = { 0 };
+	json_object *o = to_json(d->root, tok, &lit);
+
+	kbuf_free(&lit);
+	json_tokener_free(tok);
+	return o;
+}
+
+static enum kg_canon_err canon(const char *in, size_t n, struct kbuf *out, int sort_all)
+{
+	struct kg_jdoc *d;
+	enum kg_canon_err e = kg_jdoc_parse(in, n, &d);
+
+	if (e != KG_CANON_OK)
+		return e;
+	emit_sorted(out, d->root, !sort_all, sort_all);
+	kg_jdoc_free(d);
 	return KG_CANON_OK;
 }
 
@@ -486,50 +632,26 @@ enum kg_canon_err kg_canon_json_deep(const char *in, size_t n, struct kbuf *out)
 
 enum kg_canon_err kg_canon_kv(const char *in, size_t n, enum kg_kv_variant variant, struct kbuf *out)
 {
-	struct parser ps = { in, in + n, KG_CANON_OK };
-	struct jnode *root;
-	struct jmember *m;
-	int first = 1;
+	struct kg_jdoc *d;
+	enum kg_canon_err e = kg_jdoc_parse(in, n, &d);
 
-	if (!kg_utf8_valid(in, n))
-		return KG_CANON_UTF8;
-	root = parse_value(&ps, 1);
-	if (!root)
-		return ps.err ? ps.err : KG_CANON_SYNTAX;
-	skip_ws(&ps);
-	if (ps.p != ps.end || root->type != J_OBJ) {
-		node_free(root);
-		return ps.p != ps.end ? KG_CANON_SYNTAX : KG_CANON_NOT_OBJECT;
-	}
-	m = ck_malloc((root->n ? root->n : 1) * sizeof *m);
-	if (root->n)
-		memcpy(m, root->members, root->n * sizeof *m);
-	if (variant != KG_KV_RECEIVED)
-		qsort(m, root->n, sizeof *m, member_cmp);
-	for (size_t i = 0; i < root->n; i++) {
-		const struct jnode *v = m[i].val;
-
-		if (v->type == J_NULL)
-			continue;
-		if (!first)
-			kbuf_putc(out, '&');
-		first = 0;
-		kbuf_put(out, m[i].key, m[i].keylen);
-		kbuf_putc(out, '=');
-		if (v->type == J_STR) {
-			struct kbuf dec = { 0 };
-
-			if (variant == KG_KV_SORTED_FORMDECODED &&
-			    kg_url_decode(v->str, v->strlen, KG_URL_FORM, &dec))
-				kbuf_put(out, dec.p, dec.len);
-			else
-				kbuf_put(out, v->str, v->strlen);
-			kbuf_free(&dec);
-		} else {
-			emit(out, v, 0);
-		}
-	}
-	free(m);
-	node_free(root);
+	if (e != KG_CANON_OK)
+		return e;
+	kg_jdoc_kv(d, variant, out);
+	kg_jdoc_free(d);
 	return KG_CANON_OK;
+}
+
+const char *kg_canon_error(enum kg_canon_err e)
+{
+	static const char *const why[] = {
+		[KG_CANON_OK]         = "body is valid",
+		[KG_CANON_SYNTAX]     = "body is not valid JSON",
+		[KG_CANON_NOT_OBJECT] = "body is not a JSON object",
+		[KG_CANON_DEPTH]      = "body nested too deeply",
+		[KG_CANON_UTF8]       = "body is not valid UTF-8",
+		[KG_CANON_KEY]        = "body has a key with a control character",
+		[KG_CANON_TOO_MANY]   = "body has too many values",
+	};
+	return e < sizeof why / sizeof *why ? why[e] : "body is not valid JSON";
 }
