@@ -48,7 +48,7 @@ static json_object *normalise(json_object *item, char *why, size_t whylen)
 	return o;
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const char **msg)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	static const char *const list_names[] = { "orgInfoList", "orgInfo", NULL };
 	json_object *list, *orgs;
@@ -56,25 +56,22 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 	enum kg_result r = KG_OK;
 	size_t n;
 
-	(void)msg;
+	(void)a;
 	kg_note_ids(c, v->v[L_INSTANCE_ID], NULL);
 	if (!(list = kit_list(c->json, list_names, why, sizeof why))) {
-		kg_log("refused: %s", why);
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "%s", why);
 	}
 	n = json_object_array_length(list);
 	if (n > MAX_ORGS) {
-		kg_log("refused: %zu departments; at most %d", n, MAX_ORGS);
 		json_object_put(list);
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "%zu departments; at most %d", n, MAX_ORGS);
 	}
 	orgs = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n && r == KG_OK; i++) {
 		json_object *o = normalise(json_object_array_get_idx(list, i), why, sizeof why);
 
 		if (!o) {
-			kg_log("refused: department %zu: %s", i + 1, why);
-			r = KG_EPARAM;
+			r = kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "department %zu: %s", i + 1, why);
 		} else {
 			json_object_array_add(orgs, o);
 		}
@@ -92,6 +89,6 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 
 int main(void)
 {
-	static const struct kit_interface k = { "allOrgSync", fields, L__MAX, handle, false };
+	static const struct kit_interface k = KIT_INTERFACE("allOrgSync", fields, handle, false);
 	return kg_kit_main(&k);
 }

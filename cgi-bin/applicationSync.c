@@ -25,7 +25,7 @@ static const struct kg_field fields[A__MAX] = {
 	[A_FLAG]          = { "flag",         KG_F_REQUIRED, 2,    flags },
 };
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const char **msg)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	struct kbuf secret = { 0 }, sealed = { 0 }, sealed_hex = { 0 }, mac_hex = { 0 };
 	unsigned char mac[KG_SHA256_LEN];
@@ -35,14 +35,13 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 	kg_note_ids(c, v->v[A_INSTANCE_ID], NULL);
 	if (!del) {
 		if (!v->v[A_CLIENT_ID] || !*v->v[A_CLIENT_ID] || !v->v[A_CLIENT_SECRET] || !*v->v[A_CLIENT_SECRET]) {
-			kg_log("refused: clientId and clientSecret are required to add or modify");
-			return KG_EPARAM;
+			return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "clientId and clientSecret are required to add or modify");
 		}
 		if (!kg_rsa_oaep_decrypt(v->v[A_CLIENT_SECRET], strlen(v->v[A_CLIENT_SECRET]), &secret)) {
-			kg_log("refused: clientSecret does not decrypt with our RSA key (OAEP SHA-256, MGF1 SHA-1 "
-			       "and SHA-256 tried): is the uploaded public key the one of rsa_private_key?");
-			*msg = "something wrong with appSecret";
-			return KG_ESECRET;
+			(void)a;        /* the standard message of 000101 */
+			return kg_refuse(c, KG_ESECRET, KG_V_REFUSED, "clientSecret does not decrypt with our RSA key "
+			                 "(OAEP SHA-256, MGF1 SHA-1 and SHA-256 tried): is the uploaded public key the "
+			                 "one of rsa_private_key?");
 		}
 		kg_seal(kg_cfg.master_key, secret.p, secret.len, &sealed);
 		kg_hmac_sha256(kg_cfg.master_key, KG_MASTER_KEY_LEN, secret.p, secret.len, mac);
@@ -63,6 +62,6 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 
 int main(void)
 {
-	static const struct kit_interface k = { "applicationSync", fields, A__MAX, handle, true };
+	static const struct kit_interface k = KIT_INTERFACE("applicationSync", fields, handle, true);
 	return kg_kit_main(&k);
 }

@@ -99,7 +99,7 @@ static json_object *normalise(json_object *item, char *why, size_t whylen)
 	return u;
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const char **msg)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	static const char *const list_names[] = { "userList", NULL };
 	json_object *list, *users;
@@ -107,25 +107,22 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 	char why[160] = "";
 	enum kg_result r = KG_OK;
 
-	(void)msg;
+	(void)a;
 	kg_note_ids(c, v->v[U_INSTANCE_ID], NULL);
 	if (!(list = kit_list(c->json, list_names, why, sizeof why))) {
-		kg_log("refused: %s", why);
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "%s", why);
 	}
 	n = json_object_array_length(list);
 	if (n > max) {
-		kg_log("refused: %zu users in one call; at most %zu", n, max);
 		json_object_put(list);
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "%zu users in one call; at most %zu", n, max);
 	}
 	users = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n && r == KG_OK; i++) {
 		json_object *u = normalise(json_object_array_get_idx(list, i), why, sizeof why);
 
 		if (!u) {
-			kg_log("refused: user %zu: %s", i + 1, why);
-			r = KG_EPARAM;
+			r = kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "user %zu: %s", i + 1, why);
 		} else {
 			json_object_array_add(users, u);
 		}
@@ -143,6 +140,6 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const 
 
 int main(void)
 {
-	static const struct kit_interface k = { "authSync", fields, U__MAX, handle, false };
+	static const struct kit_interface k = KIT_INTERFACE("authSync", fields, handle, false);
 	return kg_kit_main(&k);
 }

@@ -73,7 +73,7 @@ static void serve(struct kg_ctx *c)
 		}
 		if (PQntuples(res) != 1) {
 			PQclear(res);
-			c->verdict = "bad-state";
+			c->verdict = KG_V_BAD_STATE;
 			login_fail(c, LOGIN_UNKNOWN_TENANT, "state unknown, expired, reused or from another browser");
 			return;
 		}

@@ -22,7 +22,7 @@ static void serve(struct kg_ctx *c)
 	}
 	login_cookie_clear(&h, LOGIN_COOKIE);
 	if (!login_session_get(&c->req, &s)) {
-		c->verdict = "no-session";
+		c->verdict = KG_V_NO_SESSION;
 		if (*after)
 			kg_respond_redirect(&c->req, after, h.p);
 		else

@@ -45,7 +45,7 @@ static bool renew(struct login_session *s)
 
 static void no_session(struct kg_ctx *c, bool page, struct kbuf *h)
 {
-	c->verdict = "no-session";
+	c->verdict = KG_V_NO_SESSION;
 	if (page)
 		kg_respond_page(&c->req, 401, h->p, "Not logged in", "There is no active session in this browser.");
 	else

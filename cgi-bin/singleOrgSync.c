@@ -23,23 +23,22 @@ static const struct kg_field fields[O__MAX] = {
 	[O_FLAG]        = { "flag",       KG_F_REQUIRED, 2,   flags },
 };
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const char **msg)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	const char *name = v->v[O_ORG_NAME] && *v->v[O_ORG_NAME] ? v->v[O_ORG_NAME] : v->v[O_NAME];
 	const char *p[7] = { v->v[O_INSTANCE_ID], v->v[O_TENANT_ID], v->v[O_ORG_CODE], name ? name : "",
 	                     v->v[O_PARENT_CODE], v->v[O_FLAG], c->test ? "true" : "false" };
 
-	(void)msg;
+	(void)a;
 	kg_note_ids(c, v->v[O_INSTANCE_ID], NULL);
 	if (strcmp(v->v[O_FLAG], "0") != 0 && (!name || !*name)) {
-		kg_log("refused: orgName is required to add or modify a department");
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "orgName is required to add or modify a department");
 	}
 	return kg_db_run(&q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
 }
 
 int main(void)
 {
-	static const struct kit_interface k = { "singleOrgSync", fields, O__MAX, handle, false };
+	static const struct kit_interface k = KIT_INTERFACE("singleOrgSync", fields, handle, false);
 	return kg_kit_main(&k);
 }

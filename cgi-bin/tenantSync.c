@@ -23,18 +23,18 @@ static const struct kg_field fields[T__MAX] = {
 	[T_FLAG]        = { "flag",       KG_F_REQUIRED, 2,   flags },
 };
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, const char **msg)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	const char *p[8] = { v->v[T_INSTANCE_ID], v->v[T_TENANT_ID], v->v[T_TENANT_CODE], v->v[T_NAME],
 	                     v->v[T_DOMAIN_NAME], v->v[T_ORDER_ID], v->v[T_FLAG], c->test ? "true" : "false" };
 
-	(void)msg;
+	(void)a;
 	kg_note_ids(c, v->v[T_INSTANCE_ID], v->v[T_ORDER_ID]);
 	return kg_db_run(&q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
 }
 
 int main(void)
 {
-	static const struct kit_interface k = { "tenantSync", fields, T__MAX, handle, false };
+	static const struct kit_interface k = KIT_INTERFACE("tenantSync", fields, handle, false);
 	return kg_kit_main(&k);
 }

@@ -1,7 +1,8 @@
 /* The FastCGI backend every program shares (after lighttpd's backend
- * module): start-up order, the accept loop, request authentication for each
- * interface family, signed replies, the request log and the audit row. A
- * program supplies only its name, family and serve function. */
+ * module): start-up order, the accept loop, signed replies, refusals and the
+ * request log. Authentication (auth.h), the nonce claim (nonce.h) and the
+ * audit rows (audit.h) are modules of their own. A program supplies only its
+ * name, family and serve function. */
 #ifndef KG_APP_H
 #define KG_APP_H
 
@@ -24,6 +25,8 @@ struct kg_program {
 	void          (*serve)(struct kg_ctx *c);
 	/* optional: work done after the answer is sent, when follow_up is set */
 	void          (*follow_up)(struct kg_ctx *c);
+	/* optional: resultMsg of a success answered by kg_dispatch */
+	const char     *ok_msg;
 };
 
 struct kg_ctx {
@@ -34,7 +37,7 @@ struct kg_ctx {
 	const char              *activity;
 	char                     instance_id[128];
 	char                     order_id[128];
-	const char              *verdict;     /* short static word: "ok", "bad-signature", ... */
+	enum kg_verdict          verdict;
 	enum kg_result           result;
 	/* authentication */
 	int                      key_index;   /* key of the family that verified, -1 none */
@@ -48,12 +51,12 @@ struct kg_ctx {
 
 int kg_main(const struct kg_program *prog);
 
-/* Authentication steps. Each either returns true, or answers the request
- * itself (with the right resultCode) and returns false. */
-bool kg_auth_v2_basic(struct kg_ctx *c);   /* query signature/timestamp/nonce, JSON body */
-bool kg_auth_v1_basic(struct kg_ctx *c);   /* GET query authToken/timeStamp */
-bool kg_auth_kit_v2(struct kg_ctx *c);     /* headers x-sign/x-timestamp/x-nonce, JSON body */
-bool kg_auth_kit_v1(struct kg_ctx *c);     /* header authToken over the body members (D13) */
+/* A refusal: sets the verdict, logs "refused: <why>" and returns res, for
+ * the one caller that answers (kg_reply, or a handler's return). */
+enum kg_result kg_refuse(struct kg_ctx *c, enum kg_result res, enum kg_verdict verdict,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A transport fault (404, 405, ...): the verdict and a plain status answer. */
+void kg_fault(struct kg_ctx *c, int status, enum kg_verdict verdict);
 
 /* A signed JSON answer with the family key that verified the request (or the
  * family's first key). extra members follow resultCode/resultMsg. */

@@ -152,3 +152,13 @@ bool kg_utf8_valid(const char *str, size_t n)
 	}
 	return true;
 }
+
+void kg_b64_unspace(const char *s, struct kbuf *out)
+{
+	size_t from = out->len;
+
+	kbuf_puts(out, s);
+	for (size_t i = from; i < out->len; i++)
+		if (out->p[i] == ' ')
+			out->p[i] = '+';
+}

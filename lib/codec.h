@@ -14,6 +14,9 @@ void kg_b64_put(struct kbuf *b, const unsigned char *in, size_t n);
 /* Tolerant Base64 (D24): skips whitespace, accepts the URL-safe alphabet and
  * missing padding. Appends the bytes to out. False on any other character. */
 bool kg_b64_decode(const char *in, size_t n, struct kbuf *out);
+/* Base64 has no spaces: a form decoder turned unencoded '+' into ' '. Appends
+ * s to out with them turned back. */
+void kg_b64_unspace(const char *s, struct kbuf *out);
 
 enum kg_urldecode { KG_URL_FORM, KG_URL_PERCENT };
 /* Decodes %XX (and '+' as space in FORM mode) into out. False on a bad escape

@@ -23,9 +23,11 @@ struct kg_field {
 	const char *const  *allowed;   /* NULL-terminated list, or NULL */
 };
 
-/* One validated value per table row; NULL when an optional field is absent. */
+/* One validated value per table row; NULL when an optional field is absent.
+ * A table has at most KG_FIELDS_MAX rows (KG_ROUTE checks it). */
+#define KG_FIELDS_MAX 32
 struct kg_values {
-	const char *v[32];
+	const char *v[KG_FIELDS_MAX];
 	size_t      n;
 };
 

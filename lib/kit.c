@@ -1,4 +1,5 @@
 #include "kit.h"
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "response.h"
@@ -27,54 +28,33 @@ static bool path_ok(const char *path, const char *name)
 
 static void serve(struct kg_ctx *c)
 {
-	struct kg_values vals;
-	json_object *tf = NULL;
-	const char *msg = NULL;
-	char why[160] = "";
 	enum kg_result r;
 
-	c->activity = iface->name;
-	if (!path_ok(c->req.path_info, iface->name)) {
-		c->verdict = "not-found";
-		kg_respond_status(&c->req, 404);
+	c->activity = iface->route.name;
+	if (!path_ok(c->req.path_info, iface->route.name)) {
+		kg_fault(c, 404, KG_V_NOT_FOUND);
 		return;
 	}
 	if (strcmp(c->req.method, "POST") != 0) {
-		c->verdict = "bad-method";
-		kg_respond_status(&c->req, 405);
+		kg_fault(c, 405, KG_V_BAD_METHOD);
 		return;
 	}
-	if (!(kit_is_v1(c) ? kg_auth_kit_v1(c) : kg_auth_kit_v2(c)))
-		return;
-	/* testFlag: a number or a numeric string (D23); absent is production. */
-	if (json_object_object_get_ex(c->json, "testFlag", &tf) && tf) {
-		const char *t = json_object_get_string(tf);
-		if (strcmp(t, "0") && strcmp(t, "1") && *t) {
-			c->verdict = "bad-request";
-			kg_log("refused: testFlag has an unknown value");
-			kg_reply(c, KG_EPARAM, NULL, NULL);
-			return;
-		}
-		c->test = strcmp(t, "1") == 0;
-	}
-	if (!kg_fields_json(iface->fields, iface->nfields, c->json, &vals, why, sizeof why)) {
-		c->verdict = "bad-request";
-		kg_log("refused: %s", why);
-		kg_reply(c, KG_EPARAM, NULL, NULL);
+	if ((r = kit_is_v1(c) ? kg_auth_kit_v1(c) : kg_auth_kit_v2(c)) != KG_OK) {
+		kg_reply(c, r, NULL, NULL);
 		return;
 	}
-	r = iface->handle(c, &vals, &msg);
-	kg_reply(c, r, r == KG_OK ? "Success" : msg, NULL);
+	kg_dispatch(c, &iface->route);
 }
 
 int kg_kit_main(const struct kit_interface *k)
 {
 	struct kg_program prog = {
-		.name = k->name,
+		.name = k->route.name,
 		.family = KG_SCHEME_KIT,
 		.needs_master_key = true,
 		.needs_rsa_key = k->needs_rsa_key,
 		.serve = serve,
+		.ok_msg = "Success",
 	};
 
 	iface = k;

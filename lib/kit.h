@@ -7,17 +7,17 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 #include "app.h"
+#include "dispatch.h"
 #include "fields.h"
 
 #define KIT_TEXT_MAX 1024   /* sanity cap for free-text fields (D21) */
 
 struct kit_interface {
-	const char            *name;     /* the path element, e.g. "tenantSync" */
-	const struct kg_field *fields;
-	size_t                 nfields;
-	enum kg_result       (*handle)(struct kg_ctx *c, const struct kg_values *v, const char **msg);
-	bool                   needs_rsa_key;
+	struct kg_route route;           /* its name is the path element, e.g. "tenantSync" */
+	bool            needs_rsa_key;
 };
+/* A Kit interface: fields from the JSON body (V1 and V2 alike). */
+#define KIT_INTERFACE(name, tab, fn, rsa) { KG_ROUTE(name, 2, tab, fn, NULL), rsa }
 
 int kg_kit_main(const struct kit_interface *k);
 

@@ -613,8 +613,7 @@ bool login_begin(struct kg_ctx *c, const char *activity)
 {
 	c->activity = activity;
 	if (strcmp(c->req.method, "GET") != 0) {
-		c->verdict = "bad-method";
-		kg_respond_status(&c->req, 405);
+		kg_fault(c, 405, KG_V_BAD_METHOD);
 		return false;
 	}
 	if (!kg_params_parse(&c->params, c->req.query, strlen(c->req.query), KG_URL_FORM)) {
@@ -626,22 +625,24 @@ bool login_begin(struct kg_ctx *c, const char *activity)
 
 void login_fail(struct kg_ctx *c, enum login_err e, const char *why)
 {
-	static const struct { int status; const char *verdict, *title, *message; } pages[] = {
-		[LOGIN_OK]             = { 500, "error", "Login failed", "Please try again." },
-		[LOGIN_UNKNOWN_TENANT] = { 400, "unknown-tenant", "Login failed",
+	static const struct { int status; enum kg_verdict verdict; const char *title, *message; } pages[] = {
+		[LOGIN_OK]             = { 500, KG_V_ERROR, "Login failed", "Please try again." },
+		[LOGIN_UNKNOWN_TENANT] = { 400, KG_V_UNKNOWN_TENANT, "Login failed",
 		                           "This enterprise is not set up for this application yet." },
-		[LOGIN_REFUSED]        = { 403, "refused", "Access denied",
+		[LOGIN_REFUSED]        = { 403, KG_V_REFUSED, "Access denied",
 		                           "Your account may not use this application. Ask your administrator." },
-		[LOGIN_RETRY]          = { 502, "upstream", "Login failed",
+		[LOGIN_RETRY]          = { 502, KG_V_UPSTREAM, "Login failed",
 		                           "The sign-in could not be completed. Please start again." },
-		[LOGIN_UPSTREAM]       = { 502, "upstream", "Login failed",
+		[LOGIN_UPSTREAM]       = { 502, KG_V_UPSTREAM, "Login failed",
 		                           "The identity service could not confirm the sign-in. Please try again later." },
-		[LOGIN_INTERNAL]       = { 500, "error", "Login failed", "Please try again later." },
+		[LOGIN_INTERNAL]       = { 500, KG_V_ERROR, "Login failed", "Please try again later." },
 	};
 	struct kbuf h = { 0 };
 
-	c->verdict = pages[e].verdict;
-	kg_log("login refused (%s): %s", pages[e].verdict, why && *why ? why : "-");
+	/* A verdict the caller set (bad-state) says more than the page's. */
+	if (c->verdict == KG_V_OK)
+		c->verdict = pages[e].verdict;
+	kg_log("login refused (%s): %s", kg_verdict_name(c->verdict), why && *why ? why : "-");
 	kg_respond_page(&c->req, pages[e].status, login_page_headers(&h), pages[e].title, pages[e].message);
 	kbuf_free(&h);
 }
@@ -665,7 +666,7 @@ void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identit
 	}
 	login_cookie_clear(&h, "kg_next");
 	kg_log("login: user %s of tenant %s (%s)", id->user, t->tenant_id, kind);
-	c->verdict = "ok";
+	c->verdict = KG_V_OK;
 	kg_respond_redirect(&c->req, login_safe_next(next) ? next : kg_cfg.login_landing_url, h.p);
 	kbuf_free(&h);
 }

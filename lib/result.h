@@ -17,4 +17,30 @@ enum kg_result {
 const char *kg_result_code(enum kg_result r);
 const char *kg_result_msg(enum kg_result r);
 
+/* Why a call ended as it did: one word in the log line and the audit row
+ * (inbound_call.verdict), after kcgi's enum kcgi_err. */
+enum kg_verdict {
+	KG_V_OK,
+	KG_V_REFUSED,        /* a handler refused (its resultCode says why) */
+	KG_V_BAD_REQUEST,
+	KG_V_BAD_JSON,
+	KG_V_BAD_SIGNATURE,
+	KG_V_STALE,
+	KG_V_REPLAY,
+	KG_V_DB_ERROR,
+	KG_V_NOT_FOUND,
+	KG_V_BAD_METHOD,
+	KG_V_TOO_LARGE,
+	KG_V_BAD_LENGTH,
+	KG_V_NO_ANSWER,
+	KG_V_NO_SESSION,
+	KG_V_BAD_TOKEN,
+	KG_V_BAD_STATE,
+	KG_V_UNKNOWN_TENANT,
+	KG_V_UPSTREAM,
+	KG_V_ERROR,
+	KG_VERDICT__MAX
+};
+const char *kg_verdict_name(enum kg_verdict v);
+
 #endif

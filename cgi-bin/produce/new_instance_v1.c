@@ -133,7 +133,7 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 	return r;
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	struct new_order o = {
 		.generation = 1,
@@ -175,4 +175,4 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	return r;
 }
 
-const struct activity v1_new_instance = ACTIVITY("newInstance", 1, fields, handle, NULL);
+const struct kg_route v1_new_instance = ACTIVITY("newInstance", 1, fields, handle, NULL);
