@@ -109,3 +109,17 @@ void kbuf_put_jstr(struct kbuf *b, const char *s, size_t n)
 	kbuf_put(b, s + run, n - run);
 	kbuf_putc(b, '"');
 }
+
+void kbuf_put_html(struct kbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': kbuf_puts(b, "&lt;"); break;
+		case '>': kbuf_puts(b, "&gt;"); break;
+		case '&': kbuf_puts(b, "&amp;"); break;
+		case '"': kbuf_puts(b, "&quot;"); break;
+		case '\'': kbuf_puts(b, "&#39;"); break;
+		default: kbuf_putc(b, *s);
+		}
+	}
+}

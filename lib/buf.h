@@ -20,5 +20,7 @@ void kbuf_printf(struct kbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string with quotes, Jackson-style escaping (security.md §4). */
 void kbuf_put_jstr(struct kbuf *b, const char *s, size_t n);
+/* Appends s with HTML escaping. */
+void kbuf_put_html(struct kbuf *b, const char *s);
 
 #endif

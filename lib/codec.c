@@ -162,3 +162,38 @@ void kg_b64_unspace(const char *s, struct kbuf *out)
 		if (out->p[i] == ' ')
 			out->p[i] = '+';
 }
+
+/* The wide ranges of Unicode's East Asian Width property (W and F), merged. */
+static bool wide(unsigned long cp)
+{
+	static const unsigned long ranges[][2] = {
+		{ 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF },
+		{ 0x4E00, 0x9FFF }, { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF },
+		{ 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 }, { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1F64F },
+		{ 0x1F900, 0x1F9FF }, { 0x20000, 0x3FFFD },
+	};
+
+	for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	return false;
+}
+
+size_t kg_utf8_width(const char *s)
+{
+	size_t w = 0;
+
+	while (*s) {
+		unsigned char c = (unsigned char)*s++;
+		unsigned long cp = c;
+		int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+
+		if (more)
+			cp = c & (0x3F >> more);
+		for (; more && ((unsigned char)*s & 0xC0) == 0x80; more--)
+			cp = cp << 6 | ((unsigned char)*s++ & 0x3F);
+		if ((c & 0xC0) != 0x80)     /* a stray continuation byte takes no column */
+			w += wide(cp) ? 2 : 1;
+	}
+	return w;
+}

@@ -24,5 +24,8 @@ enum kg_urldecode { KG_URL_FORM, KG_URL_PERCENT };
 bool kg_url_decode(const char *in, size_t n, enum kg_urldecode mode, struct kbuf *out);
 /* True when the n bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool kg_utf8_valid(const char *s, size_t n);
+/* Terminal columns of a UTF-8 string: East Asian wide and fullwidth
+ * characters (CJK, Hangul, fullwidth forms, emoji) take two, others one. */
+size_t kg_utf8_width(const char *s);
 
 #endif

@@ -21,7 +21,9 @@ struct kg_req {
 enum kg_read { KG_READ_OK, KG_READ_TOO_LARGE, KG_READ_BAD_LENGTH };
 
 /* Reads the environment and at most limit body bytes. The body buffer is kept
- * across requests (reset, not freed) so steady state allocates nothing. */
+ * across requests (reset, not freed, unless it grew past 128 KiB: app.c), so
+ * reading a body of the usual size allocates nothing; parsing and answering
+ * it still do. */
 enum kg_read kg_req_read(struct kg_req *r, FCGX_Request *f, size_t limit);
 /* Request header by its HTTP name ("x-sign"), or NULL. */
 const char *kg_req_header(const struct kg_req *r, const char *name);

@@ -87,20 +87,6 @@ void kg_respond_result(struct kg_req *r, const char *key, enum kg_result res,
 	json_object_put(o);
 }
 
-void kbuf_put_html(struct kbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': kbuf_puts(b, "&lt;"); break;
-		case '>': kbuf_puts(b, "&gt;"); break;
-		case '&': kbuf_puts(b, "&amp;"); break;
-		case '"': kbuf_puts(b, "&quot;"); break;
-		case '\'': kbuf_puts(b, "&#39;"); break;
-		default: kbuf_putc(b, *s);
-		}
-	}
-}
-
 void kg_respond_redirect(struct kg_req *r, const char *location, const char *headers)
 {
 	struct kbuf h = { 0 };

@@ -19,8 +19,6 @@ void kg_respond_redirect(struct kg_req *r, const char *location, const char *hea
 /* A small HTML page; title and message are escaped here, at the output. */
 void kg_respond_page(struct kg_req *r, int status, const char *headers, const char *title,
                      const char *message);
-/* Appends s with HTML escaping. */
-void kbuf_put_html(struct kbuf *b, const char *s);
 /* Transport faults (404, 405, 413, 400): a short plain-text body. */
 void kg_respond_status(struct kg_req *r, int status);
 /* {"resultCode":..,"resultMsg":.., <extra members in order>} signed with key.

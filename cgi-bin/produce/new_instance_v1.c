@@ -46,17 +46,14 @@ static const struct kg_field fields[N1__MAX] = {
 
 /* D16: the basic key, AES-256 then AES-128; keep the ciphertext when neither
  * gives valid padding and UTF-8. Either way it is sealed at rest. */
-static void seal_contact(struct kg_ctx *c, const char *v, struct kbuf *hex, bool *decrypted)
+static void seal_buyer_contact(struct kg_ctx *c, const char *v, struct kbuf *hex, bool *decrypted)
 {
 	struct kbuf plain = { 0 }, in = { 0 }, sealed = { 0 };
 
 	*decrypted = false;
 	if (!v || !*v)
 		return;
-	kbuf_puts(&in, v);
-	for (size_t i = 0; i < in.len; i++)    /* form decoding made '+' a space */
-		if (in.p[i] == ' ')
-			in.p[i] = '+';
+	kg_b64_unspace(v, &in);
 	*decrypted = kg_appinfo_decrypt(kg_appinfo_key(c, KG_ENC_AES256), in.p, in.len, &plain) ||
 	             kg_appinfo_decrypt(kg_appinfo_key(c, KG_ENC_AES128), in.p, in.len, &plain);
 	if (*decrypted)
@@ -113,8 +110,8 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 	bool mobile_plain, email_plain;
 	enum kg_result r = KG_OK;
 
-	seal_contact(c, v->v[N1_MOBILE_PHONE], &mobile, &mobile_plain);
-	seal_contact(c, v->v[N1_EMAIL], &email, &email_plain);
+	seal_buyer_contact(c, v->v[N1_MOBILE_PHONE], &mobile, &mobile_plain);
+	seal_buyer_contact(c, v->v[N1_EMAIL], &email, &email_plain);
 	if (v->v[N1_EXPIRE_TIME] && !expire_ok)
 		kg_log("note: expireTime is not yyyyMMddHHmmss; kept only in params");
 	const char *p[15] = {
