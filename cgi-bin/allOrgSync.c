@@ -79,7 +79,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	if (r == KG_OK) {
 		const char *p[4] = { v->v[L_INSTANCE_ID], v->v[L_TENANT_ID], c->test ? "true" : "false",
 		                     kg_json_text(orgs, NULL) };
-		if (kg_db_run(&q_sync, p) < 0)
+		if (kg_db_run(&c->tx, &q_sync, p) < 0)
 			r = KG_EINTERNAL;
 	}
 	json_object_put(orgs);

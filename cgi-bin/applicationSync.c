@@ -51,7 +51,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	const char *p[8] = { v->v[A_INSTANCE_ID], v->v[A_TENANT_ID], v->v[A_APP_ID],
 	                     v->v[A_CLIENT_ID] ? v->v[A_CLIENT_ID] : "", sealed_hex.p, mac_hex.p,
 	                     v->v[A_FLAG], c->test ? "true" : "false" };
-	if (kg_db_run(&q_sync, p) < 0)
+	if (kg_db_run(&c->tx, &q_sync, p) < 0)
 		r = KG_EINTERNAL;
 	kbuf_free(&secret);
 	kbuf_free(&sealed);

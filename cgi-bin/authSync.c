@@ -130,7 +130,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	if (r == KG_OK) {
 		const char *p[6] = { v->v[U_INSTANCE_ID], v->v[U_TENANT_ID], v->v[U_APP_ID], v->v[U_FLAG],
 		                     c->test ? "true" : "false", kg_json_text(users, NULL) };
-		if (kg_db_run(&q_sync, p) < 0)
+		if (kg_db_run(&c->tx, &q_sync, p) < 0)
 			r = KG_EINTERNAL;
 	}
 	json_object_put(users);

@@ -67,7 +67,7 @@ static void serve(struct kg_ctx *c)
 		const char *p[2] = { state, bind };
 
 		kg_req_cookie(&c->req, LOGIN_BIND_COOKIE, bind, sizeof bind);
-		if (!(res = kg_db_exec(&q_consume, p))) {
+		if (!(res = kg_db_exec(&c->tx, &q_consume, p))) {
 			login_fail(c, LOGIN_INTERNAL, "database");
 			return;
 		}

@@ -67,7 +67,7 @@ static void workbench(struct kg_ctx *c, const char *tenant, const char *next)
 	kg_random_chars(state, 32, alnum);        /* about 190 bits, letters and digits */
 	kg_random_chars(bind, 32, alnum);
 	const char *p[6] = { state, bind, t.instance_id, t.tenant_id, kg_cfg.login_callback_url, next };
-	if (kg_db_run(&q_state, p) != 1) {
+	if (kg_db_run(&c->tx, &q_state, p) != 1) {
 		login_tenant_free(&t);
 		login_fail(c, LOGIN_INTERNAL, "the login state could not be stored");
 		return;

@@ -34,7 +34,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	if (strcmp(v->v[O_FLAG], "0") != 0 && (!name || !*name)) {
 		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "orgName is required to add or modify a department");
 	}
-	return kg_db_run(&q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
+	return kg_db_run(&c->tx, &q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
 }
 
 int main(void)

@@ -30,7 +30,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 
 	(void)a;
 	kg_note_ids(c, v->v[T_INSTANCE_ID], v->v[T_ORDER_ID]);
-	return kg_db_run(&q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
+	return kg_db_run(&c->tx, &q_sync, p) < 0 ? KG_EINTERNAL : KG_OK;
 }
 
 int main(void)

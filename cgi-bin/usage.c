@@ -98,7 +98,7 @@ static void serve(struct kg_ctx *c)
 	const char *p[8] = { v.v[U_INSTANCE], v.v[U_AT], v.v[U_BEGIN], v.v[U_END], v.v[U_VALUE],
 	                     v.v[U_METER], v.v[U_PACKAGE], window };
 	bool correct = v.v[U_CORRECT] && strcmp(v.v[U_CORRECT], "true") == 0;
-	if ((res = kg_db_exec(correct ? &q_correct : &q_add, p))) {
+	if ((res = kg_db_exec(&c->tx, correct ? &q_correct : &q_add, p))) {
 		answer(c, 200, "meteringSn", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return;

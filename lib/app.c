@@ -223,7 +223,6 @@ int kg_main(const struct kg_program *prog)
 			break;
 		}
 		(void)kg_nonce_settled(&c);   /* a claim no statement carried is still recorded */
-		kg_db_prelude_reset();
 		kg_db_rollback();       /* never carry an open transaction over */
 		ms = kg_mono_ms() - c.t0;
 		/* The FastCGI environment is freed by Finish: keep what the log needs. */
@@ -249,7 +248,7 @@ int kg_main(const struct kg_program *prog)
 				kg_audit_flush(true);
 		}
 		if (++served % 256 == 0 && kg_db_ready())
-			(void)kg_db_run(&q_prune, NULL);
+			(void)kg_db_run(NULL, &q_prune, NULL);
 		release_request(&c);
 	}
 	kg_audit_flush(false);

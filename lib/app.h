@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <json-c/json.h>
 #include "crypto.h"
+#include "db.h"
 #include "params.h"
 #include "request.h"
 #include "result.h"
@@ -44,6 +45,7 @@ struct kg_ctx {
 	enum kg_sigform          form;
 	bool                     test;        /* testFlag set */
 	bool                     follow_up;   /* run prog->follow_up after answering */
+	struct kg_tx             tx;          /* the nonce claim every statement waits for (db.h) */
 	/* the request payload: V2 JSON body or V1 decoded query */
 	json_object             *json;
 	struct kg_params         params;

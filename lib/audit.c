@@ -82,7 +82,7 @@ void kg_audit_flush(bool always)
 
 	if (!p[3] && !always)
 		return;
-	if ((res = kg_db_exec(&kg_bookkeeping, p))) {
+	if ((res = kg_db_exec(NULL, &kg_bookkeeping, p))) {
 		PQclear(res);
 		calls_written();
 	} else if (calls.n >= 4 * CALLS_MAX) {

@@ -19,11 +19,6 @@ static bool     wrote;
 static double   last_used_ms;
 static char     last_state[6];
 static char     last_message[256];
-static struct {
-	struct kg_stmt     *st;
-	const char *const  *params;
-	enum kg_prelude     state;
-} prelude;
 
 
 static void drop(void)
@@ -167,40 +162,37 @@ static enum kg_prelude prelude_outcome(PGresult *res)
 	return o;
 }
 
-void kg_db_prelude(struct kg_stmt *st, const char *const *params)
+void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
 {
-	prelude.st = st;
-	prelude.params = params;
-	prelude.state = KG_PRELUDE_PENDING;
+	tx->prelude = st;
+	tx->params = params;
+	tx->state = KG_PRELUDE_PENDING;
 }
 
-void kg_db_prelude_reset(void)
+enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx)
 {
-	prelude.state = KG_PRELUDE_NONE;
-}
-
-enum kg_prelude kg_db_prelude_settle(void)
-{
-	if (prelude.state == KG_PRELUDE_PENDING)
-		prelude.state = prelude_outcome(run(prelude.st, prelude.params));
-	return prelude.state;
+	if (!tx)
+		return KG_PRELUDE_NONE;
+	if (tx->state == KG_PRELUDE_PENDING)
+		tx->state = prelude_outcome(run(tx->prelude, tx->params));
+	return tx->state;
 }
 
 /* The pending prelude and a reading statement in one round trip (libpq
  * pipeline mode), each in its own transaction: the claim stands whatever the
  * read does. The statement's rows are returned only when the prelude said
  * true. Anything unexpected drops the connection. */
-static PGresult *with_prelude(struct kg_stmt *st, const char *const *params)
+static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
 {
 	PGresult *got[2] = { NULL, NULL }, *r;
 	int n = 0, syncs = 0, nulls = 0;
 
-	if (!kg_db_ready() || !prepared(prelude.st) || !prepared(st)) {
-		prelude.state = KG_PRELUDE_FAILED;
+	if (!kg_db_ready() || !prepared(tx->prelude) || !prepared(st)) {
+		tx->state = KG_PRELUDE_FAILED;
 		return NULL;
 	}
 	if (PQenterPipelineMode(conn) &&
-	    PQsendQueryPrepared(conn, prelude.st->name, prelude.st->nparams, prelude.params, NULL, NULL, 0) &&
+	    PQsendQueryPrepared(conn, tx->prelude->name, tx->prelude->nparams, tx->params, NULL, NULL, 0) &&
 	    PQpipelineSync(conn) &&
 	    PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0) &&
 	    PQpipelineSync(conn)) {
@@ -222,12 +214,12 @@ static PGresult *with_prelude(struct kg_stmt *st, const char *const *params)
 		kg_log("database error in %s: pipeline failed: %s", st->name, conn ? PQerrorMessage(conn) : "");
 		PQclear(got[0]);
 		PQclear(got[1]);
-		prelude.state = KG_PRELUDE_FAILED;
+		tx->state = KG_PRELUDE_FAILED;
 		drop();
 		return NULL;
 	}
-	prelude.state = prelude_outcome(checked(got[0], prelude.st));
-	if (prelude.state != KG_PRELUDE_TRUE) {
+	tx->state = prelude_outcome(checked(got[0], tx->prelude));
+	if (tx->state != KG_PRELUDE_TRUE) {
 		PQclear(got[1]);
 		return NULL;
 	}
@@ -235,9 +227,9 @@ static PGresult *with_prelude(struct kg_stmt *st, const char *const *params)
 }
 
 /* False when the prelude has not said true: nothing else may run. */
-static bool prelude_allows(void)
+static bool prelude_allows(struct kg_tx *tx)
 {
-	enum kg_prelude o = kg_db_prelude_settle();
+	enum kg_prelude o = kg_db_prelude_settle(tx);
 
 	if (o == KG_PRELUDE_NONE || o == KG_PRELUDE_TRUE)
 		return true;
@@ -246,19 +238,19 @@ static bool prelude_allows(void)
 	return false;
 }
 
-PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params)
+PGresult *kg_db_exec(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
 {
 	last_state[0] = '\0';
-	if (prelude.state == KG_PRELUDE_PENDING && st->reads_only)
-		return with_prelude(st, params);
-	if (!prelude_allows())
+	if (tx && tx->state == KG_PRELUDE_PENDING && st->reads_only)
+		return with_prelude(tx, st, params);
+	if (!prelude_allows(tx))
 		return NULL;
 	return run(st, params);
 }
 
-long kg_db_run(struct kg_stmt *st, const char *const *params)
+long kg_db_run(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
 {
-	PGresult *res = kg_db_exec(st, params);
+	PGresult *res = kg_db_exec(tx, st, params);
 	long n;
 
 	if (!res)
@@ -283,15 +275,15 @@ static bool simple(const char *sql)
 	return ok;
 }
 
-bool kg_db_begin(void)
+bool kg_db_begin(struct kg_tx *tx)
 {
 	/* The prelude commits on its own, never inside the request's transaction. */
-	return prelude_allows() && simple("BEGIN");
+	return prelude_allows(tx) && simple("BEGIN");
 }
 
-bool kg_db_commit(void)
+bool kg_db_commit(struct kg_tx *tx)
 {
-	return prelude_allows() && simple("COMMIT");
+	return prelude_allows(tx) && simple("COMMIT");
 }
 
 void kg_db_rollback(void)

@@ -27,20 +27,12 @@ extern bool kg_db_notify_later;
 
 /* Connects if needed; false (logged) when the database cannot be reached. */
 bool kg_db_ready(void);
-/* Runs a statement with text parameters (NULL = SQL NULL). Returns a result
- * whose status is COMMAND_OK or TUPLES_OK, or NULL (logged). The caller
- * PQclear()s it. On a connection failure the connection is dropped. */
-PGresult *kg_db_exec(struct kg_stmt *st, const char *const *params);
-/* Runs a statement and returns its affected/returned row count, -1 on error. */
-long kg_db_run(struct kg_stmt *st, const char *const *params);
-bool kg_db_begin(void);
 
 /* The prelude: a statement that must run before anything else a request
  * sends (the nonce claim). It is not sent at once: it travels in the same
  * round trip and transaction as the request's first statement when that one
  * only reads (KG_READ_STMT), and runs alone before any other. Until it has
- * said true, no statement of the request runs: kg_db_exec returns NULL. Its
- * parameters must stay valid until the request ends. */
+ * said true, no statement of the request runs: kg_db_exec returns NULL. */
 enum kg_prelude {
 	KG_PRELUDE_NONE,        /* none this request */
 	KG_PRELUDE_PENDING,     /* set, not yet run */
@@ -48,12 +40,30 @@ enum kg_prelude {
 	KG_PRELUDE_FALSE,       /* ran; false (or NULL) */
 	KG_PRELUDE_FAILED,      /* could not run (logged) */
 };
-void kg_db_prelude(struct kg_stmt *st, const char *const *params);
+/* A request's database state (after kcgi's struct kreq): its prelude. It
+ * lives in the request context (kg_ctx.tx), zeroed for every request, and
+ * every statement of the request names it, so that no statement of a V2
+ * request can run before its nonce is claimed. NULL means no prelude: work
+ * outside a request (tools, housekeeping, audit rows) and the login
+ * library, whose programs claim no nonce. */
+struct kg_tx {
+	struct kg_stmt     *prelude;
+	const char *const  *params;     /* valid until the request ends */
+	enum kg_prelude     state;
+};
+
+/* Runs a statement with text parameters (NULL = SQL NULL). Returns a result
+ * whose status is COMMAND_OK or TUPLES_OK, or NULL (logged). The caller
+ * PQclear()s it. On a connection failure the connection is dropped. */
+PGresult *kg_db_exec(struct kg_tx *tx, struct kg_stmt *st, const char *const *params);
+/* Runs a statement and returns its affected/returned row count, -1 on error. */
+long kg_db_run(struct kg_tx *tx, struct kg_stmt *st, const char *const *params);
+bool kg_db_begin(struct kg_tx *tx);
+bool kg_db_commit(struct kg_tx *tx);
+
+void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params);
 /* Runs the prelude now if it is still pending; its outcome (repeatable). */
-enum kg_prelude kg_db_prelude_settle(void);
-/* Forgets the prelude: at the start of every request. */
-void kg_db_prelude_reset(void);
-bool kg_db_commit(void);
+enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx);
 void kg_db_rollback(void);
 /* Whether a statement that may change state (neither reads_only nor
  * bookkeeping) has succeeded since the last call. */

@@ -89,7 +89,7 @@ enum login_err login_tenant(const char *value, struct login_tenant *t)
 	memset(t, 0, sizeof *t);
 	if (!value || !*value || strlen(value) > 64)
 		return LOGIN_UNKNOWN_TENANT;
-	if (!(res = kg_db_exec(&q_tenant, p)))
+	if (!(res = kg_db_exec(NULL, &q_tenant, p)))
 		return LOGIN_INTERNAL;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -429,7 +429,7 @@ enum login_err login_check_user(const struct login_tenant *t, struct login_ident
 	/* D33: the identity's tenant should name the binding; a mismatch is only noted. */
 	if (*id->tenant && strcmp(id->tenant, t->tenant_id) && strcmp(id->tenant, t->tenant_code))
 		kg_log("note: identity tenant differs from the binding %s (D33)", t->tenant_id);
-	if (!(res = kg_db_exec(&q_user, p)))
+	if (!(res = kg_db_exec(NULL, &q_user, p)))
 		return LOGIN_INTERNAL;
 	const char *instance_status = PQgetisnull(res, 0, 3) ? "" : PQgetvalue(res, 0, 3);
 	if (strcmp(instance_status, "frozen") == 0 || strcmp(instance_status, "released") == 0) {
@@ -443,7 +443,7 @@ enum login_err login_check_user(const struct login_tenant *t, struct login_ident
 			/* D34: authSync may lag; create the user, flagged as not yet synced. */
 			const char *q[7] = { t->instance_id, t->tenant_id, t->app_id, id->user, id->name,
 			                     id->role, id->org };
-			if (kg_db_run(&q_user_jit, q) < 0)
+			if (kg_db_run(NULL, &q_user_jit, q) < 0)
 				r = LOGIN_INTERNAL;
 		}
 	} else if (strcmp(PQgetvalue(res, 0, 1), "granted") != 0 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -519,7 +519,7 @@ bool login_session_create(const struct login_tenant *t, const struct login_ident
 	const char *p[16] = { hash, kind, t->instance_id, t->tenant_id, t->tenant_code, t->domain, t->app_id,
 	                      id->user, id->name, id->role, id->org, access.p, refresh.p,
 	                      tok ? lifetime : NULL, idle, max };
-	ok = kg_db_run(&q_session_new, p) == 1;
+	ok = kg_db_run(NULL, &q_session_new, p) == 1;
 	if (ok)
 		login_cookie_set(headers, LOGIN_COOKIE, cookie.p, kg_cfg.session_max);
 	ck_memzero(raw, sizeof raw);
@@ -542,7 +542,7 @@ bool login_session_get(const struct kg_req *r, struct login_session *s)
 	hash_hex(cookie, s->id_hash);
 	ck_memzero(cookie, sizeof cookie);
 	p[0] = s->id_hash;
-	if (!(res = kg_db_exec(&q_session_get, p)) || PQntuples(res) != 1) {
+	if (!(res = kg_db_exec(NULL, &q_session_get, p)) || PQntuples(res) != 1) {
 		PQclear(res);
 		return false;
 	}
@@ -579,7 +579,7 @@ bool login_session_store_tokens(const struct login_session *s, const struct logi
 	seal_hex(tok->refresh, &refresh);
 	snprintf(lifetime, sizeof lifetime, "%ld", tok->expires_in);
 	const char *p[4] = { s->id_hash, access.p, refresh.p, lifetime };
-	ok = kg_db_run(&q_session_tokens, p) == 1;
+	ok = kg_db_run(NULL, &q_session_tokens, p) == 1;
 	kbuf_free(&access);
 	kbuf_free(&refresh);
 	return ok;
@@ -589,7 +589,7 @@ void login_session_end(const char *id_hash)
 {
 	const char *p[1] = { id_hash };
 
-	(void)kg_db_run(&q_session_end, p);
+	(void)kg_db_run(NULL, &q_session_end, p);
 }
 
 void login_session_free(struct login_session *s)

@@ -24,16 +24,16 @@ void kg_nonce_init(const struct kg_program *prog)
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
 }
 
-void kg_nonce_claim(const char *nonce)
+void kg_nonce_claim(struct kg_ctx *c, const char *nonce)
 {
 	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
 	claim.params[3] = kg_audit_rows();
-	kg_db_prelude(&kg_bookkeeping, claim.params);
+	kg_db_prelude(&c->tx, &kg_bookkeeping, claim.params);
 }
 
 bool kg_nonce_settled(struct kg_ctx *c)
 {
-	enum kg_prelude o = kg_db_prelude_settle();
+	enum kg_prelude o = kg_db_prelude_settle(&c->tx);
 	enum kg_verdict verdict = o == KG_PRELUDE_FALSE ? KG_V_REPLAY : KG_V_DB_ERROR;
 
 	if (o != KG_PRELUDE_FAILED)

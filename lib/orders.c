@@ -169,7 +169,7 @@ static bool apply(const char *const *key, const struct kbuf *body)
 	}
 	const char *p[7] = { key[0], key[1], key[2], key[3],
 	                     json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), mobile.p, email.p };
-	n = kg_db_run(&q_fetched, p);
+	n = kg_db_run(NULL, &q_fetched, p);
 	json_object_put(j);
 	kbuf_free(&mobile);
 	kbuf_free(&email);
@@ -196,7 +196,7 @@ int kg_orders_fetch_due(int max, long budget_ms)
 	snprintf(hours, sizeof hours, "%d", kg_cfg.order_fetch_hours);
 	while (done < max && kg_mono_ms() < end) {
 		const char *cp[1] = { hours };
-		PGresult *res = kg_db_exec(&q_claim, cp);
+		PGresult *res = kg_db_exec(NULL, &q_claim, cp);
 		struct kbuf body = { 0 };
 		char why[300] = "", delay[16];
 		enum kg_fetch f;
@@ -222,7 +222,7 @@ int kg_orders_fetch_due(int max, long budget_ms)
 			const char *p[7] = { key[0], key[1], key[2], key[3], why, give_up ? "true" : "false", delay };
 
 			snprintf(delay, sizeof delay, "%ld", backoff_s(attempts));
-			(void)kg_db_run(&q_retry, p);
+			(void)kg_db_run(NULL, &q_retry, p);
 			kg_log("Query Order %s/%s (%s) attempt %d: %s%s", key[1], key[2], key[3], attempts, why,
 			       give_up ? "; given up" : "; will retry");
 		} else {

@@ -221,7 +221,7 @@ static bool mark(char *const *ids, int n, const char *state, const char *err, in
 	snprintf(delay, sizeof delay, "%d", retry_s);
 	kg_db_text_array((const char *const *)ids, (size_t)n, &arr);
 	const char *p[4] = { arr.p, state, err, delay };
-	ok = kg_db_run(&q_done, p) >= 0;
+	ok = kg_db_run(NULL, &q_done, p) >= 0;
 	kbuf_free(&arr);
 	return ok;
 }
@@ -283,7 +283,7 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 	PGresult *res;
 
 	memset(st, 0, sizeof *st);
-	if ((res = kg_db_exec(&q_expire, NULL))) {
+	if ((res = kg_db_exec(NULL, &q_expire, NULL))) {
 		for (int r = 0; r < PQntuples(res); r++)
 			kg_log("usage: instance %s window %s is more than 21 days old; refused locally (MKT.9004)",
 			       PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
@@ -297,10 +297,10 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 
 		snprintf(limit, sizeof limit, "%ld", max - st->sent < KG_USAGE_BATCH ? max - st->sent : KG_USAGE_BATCH);
 		/* The batch stays locked until it is marked: a second pusher skips it. */
-		if (!kg_db_begin())
+		if (!kg_db_begin(NULL))
 			return false;
 		const char *p[1] = { limit };
-		if (!(res = kg_db_exec(&q_batch, p))) {
+		if (!(res = kg_db_exec(NULL, &q_batch, p))) {
 			kg_db_rollback();
 			return false;
 		}
@@ -314,7 +314,7 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 			b.id[r] = PQgetvalue(res, r, 0);
 			b.rec[r] = record_json(res, r);
 		}
-		ok = push_batch(&b, st) && kg_db_commit();
+		ok = push_batch(&b, st) && kg_db_commit(NULL);
 		for (int r = 0; r < b.n; r++)
 			json_object_put(b.rec[r]);
 		PQclear(res);
@@ -334,7 +334,7 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 
 long kg_usage_left(void)
 {
-	PGresult *res = kg_db_exec(&q_left, NULL);
+	PGresult *res = kg_db_exec(NULL, &q_left, NULL);
 	long n = res ? atol(PQgetvalue(res, 0, 0)) : -1;
 
 	PQclear(res);

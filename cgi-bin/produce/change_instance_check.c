@@ -23,7 +23,7 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	int found;
 
 	kg_note_ids(c, v->v[C_INSTANCE_ID], NULL);
-	if (!(res = kg_db_exec(&q_exists, p)))
+	if (!(res = kg_db_exec(&c->tx, &q_exists, p)))
 		return KG_EINTERNAL;
 	found = PQntuples(res);
 	PQclear(res);

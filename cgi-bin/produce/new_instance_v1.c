@@ -121,7 +121,7 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 		expire_ok ? expire : NULL, v->v[N1_EXPIRE_TIME],
 		ext ? kg_json_text(ext, NULL) : NULL, kg_json_text(params, NULL), v->v[N1_AMOUNT],
 	};
-	if (kg_db_run(&q_details, p) != 1)
+	if (kg_db_run(&c->tx, &q_details, p) != 1)
 		r = KG_EINTERNAL;
 	kbuf_free(&mobile);
 	kbuf_free(&email);
@@ -148,12 +148,12 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 
 	kg_note_ids(c, NULL, o.order_id);
 	/* The instance and its customer data are one change. */
-	if (!kg_db_begin())
+	if (!kg_db_begin(&c->tx))
 		return KG_EINTERNAL;
 	r = instance_create(c, &o, id, &created);
 	if (r == KG_OK && created)
 		r = store_details(c, v, id);
-	if (r != KG_OK || !kg_db_commit()) {
+	if (r != KG_OK || !kg_db_commit(&c->tx)) {
 		kg_db_rollback();
 		return r == KG_OK ? KG_EINTERNAL : r;
 	}
