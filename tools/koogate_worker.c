@@ -252,7 +252,7 @@ static bool store_app_info(const char *instance, const struct kbuf *out, char *w
 		kg_db_bytea_param(sealed.p, sealed.len, &hex);
 	}
 	const char *p[6] = { instance, f[0], f[1], f[2], hex.p, f[4] };
-	if (!*instance || kg_db_run(&q_app_info, p) < 0) {
+	if (!*instance || kg_db_run(NULL, &q_app_info, p) < 0) {
 		snprintf(why, whylen, "the app info on stdout was not accepted: %s", *instance ? kg_db_error_message() : "event has no instance");
 		ok = false;
 	}
@@ -282,7 +282,7 @@ static enum delivery deliver_one(bool verbose)
 	snprintf(timeout, sizeof timeout, "%d", kg_cfg.worker_timeout);
 	snprintf(max, sizeof max, "%d", kg_cfg.worker_max_attempts);
 	const char *p[2] = { timeout, max };
-	if (!(res = kg_db_exec(&q_claim, p)))
+	if (!(res = kg_db_exec(NULL, &q_claim, p)))
 		return D_NONE;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -301,7 +301,7 @@ static enum delivery deliver_one(bool verbose)
 	if (skip || ((rc = run_command(cmd, input, id, kind, instance, &out, &err, why, sizeof why)) == 0 &&
 	             store_app_info(instance, &out, why, sizeof why))) {
 		const char *dp[2] = { id, skip };
-		kg_db_run(&q_delivered, dp);
+		kg_db_run(NULL, &q_delivered, dp);
 		d = skip ? D_SKIPPED : D_DELIVERED;
 		if (verbose)
 			kg_log("event %s (%s %s) %s%s", id, kind, instance, skip ? "skipped: " : "delivered", skip ? skip : "");
@@ -311,7 +311,7 @@ static enum delivery deliver_one(bool verbose)
 		tail_append(&err, why, sizeof why);
 		snprintf(delay, sizeof delay, "%ld", backoff_s(attempts));
 		const char *dp[3] = { id, why, delay };
-		kg_db_run(&q_failed, dp);
+		kg_db_run(NULL, &q_failed, dp);
 		kg_log("event %s (%s %s) attempt %d failed: %s; retry in %s s%s", id, kind, instance, attempts, why,
 		       delay, attempts >= kg_cfg.worker_max_attempts ? " (last attempt: a person must look)" : "");
 		d = D_FAILED;
@@ -326,7 +326,7 @@ static enum delivery deliver_one(bool verbose)
 static bool announce_start(bool from_beginning)
 {
 	const char *p[2] = { from_beginning ? "true" : "false", SKIPPED_HISTORY };
-	PGresult *res = kg_db_exec(&q_start, p);
+	PGresult *res = kg_db_exec(NULL, &q_start, p);
 
 	if (!res)
 		return false;
