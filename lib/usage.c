@@ -20,7 +20,7 @@
 static struct kg_stmt q_expire = KG_STMT(usage_expire, 0,
 	"UPDATE usage_record SET state = 'expired', updated_at = now(),"
 	" last_error = 'window begins more than 21 days ago; KooGallery refuses it (MKT.9004)'"
-	" WHERE state = 'pending' AND begin_time < now() - interval '21 days'"
+	" WHERE state IN ('pending', 'held') AND begin_time < now() - interval '21 days'"   /* held ones can no longer be sent either */
 	" RETURNING instance_id, begin_time");
 static struct kg_stmt q_batch = KG_STMT(usage_batch, 1,
 	"SELECT u.id, u.instance_id, to_char(u.begin_time AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'),"
