@@ -251,8 +251,6 @@ int cmd_usage(int argc, char **argv)
 			"  WHEN i.charging_mode IN ('PERIOD', 'ONE_TIME') OR (i.generation = 1 AND i.charging_mode = '3')"
 			"   THEN 'instance ' || $1 || ' is ' || CASE WHEN i.charging_mode = 'PERIOD' THEN 'period-billed' ELSE 'billed once' END"
 			"   || ' (chargingMode ' || i.charging_mode || '): KooGallery takes usage only for pay-per-use instances'"
-			"  WHEN w.b > now() THEN 'the window ' || to_char(w.b AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
-			"   || ' UTC has not begun yet: record usage once it has been measured'"
 			"  WHEN w.b < now() - interval '21 days' THEN 'the window ' || to_char(w.b AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
 			"   || ' UTC began more than 21 days ago: KooGallery refuses it (MKT.9004)'"
 			"  END FROM w LEFT JOIN instance i ON i.instance_id = $1", 5, w);
