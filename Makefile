@@ -32,7 +32,9 @@ all: $(CGI_BIN) $(TOOL_BIN) $(B)/hello
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
+# Made anew: `ar r` into an old archive would keep members whose sources moved or went away.
 $(B)/libkoogate.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 # One program per source file, wherever its family keeps it.
 vpath %.c cgi-bin $(FAMILY_DIRS)
