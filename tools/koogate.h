@@ -21,6 +21,7 @@ bool load_config(void);
  * prints the error's primary message and returns NULL on failure. */
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
+const char *sql_dir(void);
 void print_rows(PGresult *res, bool json);
 PGconn *connect_db(void);
 
