@@ -114,15 +114,16 @@ docs: $(KG_DOCGEN)
 $(KG_DOCGEN) &: README.md lib/config.c tools/docgen.py $(B)/koogate
 	python3 tools/docgen.py --koogate $(B)/koogate --version $(VERSION) --out $(B)
 
-$(B)/install-paths.sed: Makefile | $(B)/lib
-	printf '%s\n' 's|/usr/libexec/koogate|$(libexecdir)/koogate|g' 's|/usr/share/koogate|$(datadir)/koogate|g' \
+# Written by every `make install`, so it always holds the directories of the last one (tests read it).
+kg_paths_sed = printf '%s\n' 's|/usr/libexec/koogate|$(libexecdir)/koogate|g' 's|/usr/share/koogate|$(datadir)/koogate|g' \
 	    's|/usr/bin/koogate|$(bindir)/koogate|g' 's|/etc/koogate|$(sysconfdir)/koogate|g' \
-	    's|/var/log/koogate|$(localstatedir)/log/koogate|g' 's|/var/lib/koogate|$(localstatedir)/lib/koogate|g' >$@
+	    's|/var/log/koogate|$(localstatedir)/log/koogate|g' 's|/var/lib/koogate|$(localstatedir)/lib/koogate|g' >$(B)/install-paths.sed
 
 # install-text SRC DEST MODE: a text file with the installed paths filled in.
 kg_install_text = sed -f $(B)/install-paths.sed $(1) >$(B)/install.tmp && $(INSTALL) -m $(3) $(B)/install.tmp $(2) && rm -f $(B)/install.tmp
 
-install: all docs $(B)/install-paths.sed
+install: all docs
+	$(kg_paths_sed)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/koogate $(DESTDIR)$(datadir)/koogate/sql \
 	    $(DESTDIR)$(datadir)/koogate/apache $(DESTDIR)$(datadir)/koogate/lighttpd $(DESTDIR)$(mandir)/man5 \
 	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysconfdir)/koogate \
