@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # koogate — build, run and test.  See README.md.
 CC      ?= cc
 PKGS    := fcgi json-c libpq openssl libcurl
@@ -44,7 +45,7 @@ $(B)/lib $(B)/unit:
 	mkdir -p $@
 
 deps:
-	tools/deps.sh
+	tools/deps.sh test
 
 unit: $(UNIT_BIN)
 	tests/unit/run.sh $(UNIT_BIN)
@@ -59,7 +60,9 @@ valgrind: $(UNIT_BIN)
 migrate: all
 	$(B)/koogate migrate
 
-run: deps
+# Running needs no test tools (lighttpd, Chromium, clang, Node): only the run profile.
+run:
+	tools/deps.sh run
 	$(MAKE) all
 	tools/run.sh
 
@@ -157,10 +160,12 @@ uninstall:
 
 # The .deb from Debian's own build dependencies (debian/control), into build/deb/.
 deb:
+	tools/deps.sh package
 	tools/build-deb.sh
 
 # The package on a clean Debian 12 root, following the README's production steps (slow: see README).
 test-package:
+	tools/deps.sh package
 	tests/package/run.sh
 
 # make install DESTDIR=tmp, Apache over HTTPS from the installed files (also part of `make test`).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The FastCGI backend every program shares (after lighttpd's backend
  * module): start-up order, the accept loop, request authentication for each
  * interface family, signed replies, the request log and the audit row. A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "kit.h"
 #include "config.h"
 #include "log.h"

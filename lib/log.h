@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging to stderr, which the web server puts in its error log. One line per
  * request; never a secret, signature or password. */
 #ifndef KG_LOG_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tests/run.sh — what `make test` runs after the build:
 #   1. the C unit tests (`make unit`);
 #   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>

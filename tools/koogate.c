@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: the operator's command. Subcommands are a table; each has its
  * own help text. */
 #include <errno.h>

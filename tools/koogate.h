@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate, the operator's command: what the subcommand files share. */
 #ifndef KOOGATE_H
 #define KOOGATE_H

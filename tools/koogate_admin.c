@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: migrations, keys, usage and orders. */
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate worker: the provisioning hand-off (issue: operating koogate). It
  * listens for the outbox's NOTIFY and, for each event, runs the vendor's
  * command for its kind with the event as JSON on stdin and a deadline. The

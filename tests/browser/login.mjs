@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #!/usr/bin/env node
 // End-to-end login test of koogate in a real headless browser (Debian's /usr/bin/chromium driven by
 // playwright-core; no browser download). Scenarios (login.md §3-§10):

@@ -81,6 +81,11 @@ check "koogate -h exits 0" "$BIN" -h
 check "koogate --help migrate shows the installed default" bash -c "'$BIN' --help migrate | grep -q 'share/koogate/sql'"
 check "koogate with an unknown command exits 2" bash -c "'$BIN' nonsense >/dev/null 2>&1; [ \$? = 2 ]"
 
+# make run installs only what running needs; make test adds the test tools.
+check "make run installs the run profile only (no lighttpd, Chromium, clang, Node)" bash -c \
+    "make -n run | grep -qx 'tools/deps.sh run' && ! tools/deps.sh --list run | grep -qE '^(lighttpd|chromium|clang|nodejs|npm|valgrind)$' \
+     && tools/deps.sh --list run | grep -qx libapache2-mod-fcgid && tools/deps.sh --list test | grep -qx chromium"
+
 # ---------------------------------------------------------------- documentation vs lib/config.c
 check "README configuration table = lib/config.c keys (docgen --check)" python3 tools/docgen.py --check
 sed '/^| `usage_info` |/d' README.md >"$T/README-missing-key.md"
@@ -102,6 +107,16 @@ if [ "${#nocmd[@]}" -eq 0 ]; then ok "koogate(8) documents every command"; else 
 if command -v man >/dev/null 2>&1; then
     check "man pages render without warnings" bash -c "! { MANWIDTH=100 man --warnings -l '$P/share/man/man8/koogate.8' '$P/share/man/man5/koogate.conf.5' 2>&1 >/dev/null | grep .; }"
 fi
+
+# ---------------------------------------------------------------- the repository stands alone
+cited=$(git grep -ohwE 'D[0-9]{1,2}' -- lib cgi-bin tools sql apache-conf README.md tests/unit tests/*.py | sort -u)
+unresolved=()
+for d in $cited; do grep -q "^### $d\. " doc/protocol.md || unresolved+=("$d"); done
+if [ "${#unresolved[@]}" -eq 0 ] && [ -n "$cited" ]; then ok "every decision cited in code and README ($(wc -w <<<"$cited")) is in doc/protocol.md"
+else fail "decisions cited but not in doc/protocol.md: ${unresolved[*]}"; fi
+check "no file cites the protocol reference outside the repository (shared/spec)" bash -c "! git grep -n 'shared/spec' -- ':!tests/install/run.sh'"
+nospdx=$(git ls-files '*.c' '*.h' '*.sh' '*.py' '*.mjs' | while read -r f; do head -3 "$f" | grep -q 'SPDX-License-Identifier: ISC' || echo "$f"; done)
+if [ -z "$nospdx" ] && [ -f LICENSE ]; then ok "LICENSE and an SPDX header in every source file"; else fail "no SPDX header: $nospdx"; fi
 
 # ---------------------------------------------------------------- PostgreSQL and the fake gateway
 if ! tools/stack.sh start --server apache --var "$STACK" >"$T/stack.log" 2>&1; then
