@@ -272,6 +272,51 @@ check "koogate simulate lifecycle --v1 over HTTPS" sim lifecycle --v1
 check "koogate simulate kit over HTTPS" sim kit
 grep -E '^[0-9]+ passed' "$T/check.out" | sed 's/^/     /'
 
+# ---------------------------------------------------------------- lighttpd from the installed file
+# The installed 50-koogate.conf (mod_openssl on the HTTPS port, port 80 redirects) inside a minimal
+# lighttpd server configuration; only addresses and the DESTDIR prefix are edited.
+if command -v lighttpd >/dev/null 2>&1 && [ -e /usr/lib/lighttpd/mod_openssl.so ]; then
+    read -r L_HTTPS L_HTTP < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+    mkdir -p "$T/lighttpd/sock" "$T/lighttpd/htdocs" "$T/lighttpd/tmp" "$P/var/log/koogate"
+    chown www-data "$T/lighttpd/sock" "$T/lighttpd/tmp" "$P/var/log/koogate"
+    touch "$T/log/lighttpd-error.log"; chown www-data "$T/log/lighttpd-error.log"
+    sed -e "s#\"/run/lighttpd/#\"$T/lighttpd/sock/#g" -e "s#\":443\"#\"127.0.0.1:$L_HTTPS\"#" \
+        -e "s#\(^\|[ \"]\)/usr/local/#\1$D/usr/local/#g" "$SHARE/lighttpd/50-koogate.conf" >"$T/lighttpd-site.conf"
+    cat >"$T/lighttpd.conf" <<EOF
+server.modules = ( "mod_accesslog" )
+server.bind = "127.0.0.1"
+server.port = $L_HTTP
+server.document-root = "$T/lighttpd/htdocs"
+server.pid-file = "$T/lighttpd/lighttpd.pid"
+server.errorlog = "$T/log/lighttpd-error.log"
+server.upload-dirs = ( "$T/lighttpd/tmp" )
+server.username = "www-data"
+server.groupname = "www-data"
+include "$T/lighttpd-site.conf"
+EOF
+    check "lighttpd: the installed 50-koogate.conf passes lighttpd -tt" lighttpd -tt -f "$T/lighttpd.conf"
+    if lighttpd -f "$T/lighttpd.conf" 2>"$T/lighttpd-start.log"; then
+        LBASE="https://localhost:$L_HTTPS"
+        for _ in $(seq 1 50); do "${CURL[@]}" -o /dev/null "$LBASE/saasproduce" 2>/dev/null && break; sleep 0.2; done
+        check "lighttpd: port 80 only redirects to HTTPS" bash -c \
+            "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$L_HTTP/saasproduce)\" = 308 ]"
+        check "lighttpd: koogate simulate lifecycle over HTTPS" \
+            runuser -u www-data -- env KOOGATE_CONFIG="$CONF" "$BIN" simulate lifecycle --mode period --url "$LBASE/saasproduce"
+        check "lighttpd: status page 401 without, 200 with the password" bash -c \
+            "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 200 ]"
+        kill "$(cat "$T/lighttpd/lighttpd.pid")" 2>/dev/null || true
+        for _ in $(seq 1 50); do [ -e "$T/lighttpd/lighttpd.pid" ] || break; sleep 0.1; done
+    else
+        fail "lighttpd from the installed file did not start"; cat "$T/lighttpd-start.log"; tail -n 20 "$T/log/lighttpd-error.log"
+    fi
+else
+    fail "lighttpd with mod_openssl is not installed (tools/deps.sh test)"
+fi
+
 # ---------------------------------------------------------------- logging: version at start, SIGHUP
 check "every program logs its version at start" grep -q "\[produce [0-9]*\]: starting, koogate $version" "$T/log/koogate.log"
 mv "$T/log/koogate.log" "$T/log/koogate.log.1"
@@ -291,8 +336,8 @@ for _ in $(seq 1 50); do [ -e "$T/apache/httpd.pid" ] || break; sleep 0.1; done
 
 # ---------------------------------------------------------------- make uninstall
 make --no-print-directory uninstall DESTDIR="$D" >"$T/uninstall.log" 2>&1 || { tail "$T/uninstall.log"; fail "make uninstall"; }
-left=$(cd "$D" && find . -type f | grep -v '^\./usr/local/etc/koogate/' || true)
-if [ -z "$left" ] && [ -f "$CONF" ]; then ok "make uninstall leaves only the configuration and keys"
+left=$(cd "$D" && find . -type f | grep -vE '^\./usr/local/(etc/koogate|var/log/koogate)/' || true)
+if [ -z "$left" ] && [ -f "$CONF" ]; then ok "make uninstall leaves only the configuration, keys and logs"
 else fail "make uninstall left: $left"; fi
 
 summary

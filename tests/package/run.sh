@@ -3,7 +3,7 @@
 # tests/package/run.sh — `make test-package`: the Debian package on a clean Debian 12 root.
 #   1. `make deb` (dpkg-buildpackage -us -uc -b) and lintian: no errors;
 #   2. a clean Debian 12 root made by mmdebstrap from Debian's own mirror (cached as a tarball in
-#      var/package-cache/, rebuilt when older than a week);
+#      var/package-cache/bookworm/, rebuilt when older than a week);
 #   3. in that root, the README's "Deploying" blocks in order (tests/deploy_steps.py), as root:
 #      install (apt-get from the mirror, the .deb), database (the system PostgreSQL cluster), configure,
 #      migrate, status-password, apache-acme, apache-own-cert and check (`koogate simulate lifecycle`,
@@ -44,17 +44,18 @@ if grep -q '^E: ' "$T/lintian.log"; then fail "lintian reports errors"; grep '^E
 else ok "lintian: no errors ($(grep -c '^W: ' "$T/lintian.log") warnings)"; sed -n 's/^/     /; /W: /p' "$T/lintian.log"; fi
 
 # ---------------------------------------------------------------- 2. a clean Debian 12 root
-CACHE="$REPO/var/package-cache/bookworm.tar"
+CACHE="$REPO/var/package-cache/bookworm"
 mkdir -p "$(dirname "$CACHE")"
-if [ ! -s "$CACHE" ] || [ -n "$(find "$CACHE" -mtime +7)" ]; then
-    if ! mmdebstrap --variant=apt --include=ca-certificates,curl,iproute2 bookworm "$CACHE.tmp" \
+if [ ! -x "$CACHE/usr/bin/apt-get" ] || [ -n "$(find "$CACHE" -maxdepth 0 -mtime +7)" ]; then
+    rm -rf "$CACHE" "$CACHE.tmp"
+    if ! mmdebstrap --variant=apt --format=directory --include=ca-certificates,curl,iproute2 bookworm "$CACHE.tmp" \
             http://deb.debian.org/debian >"$T/mmdebstrap.log" 2>&1; then
         tail -n 30 "$T/mmdebstrap.log"; fail "mmdebstrap bookworm"; summary
     fi
     mv "$CACHE.tmp" "$CACHE"
 fi
-mkdir -p "$ROOT" && tar -xf "$CACHE" -C "$ROOT" && ok "clean Debian 12 root (mmdebstrap, Debian's mirror)" \
-    || { fail "unpacking the root"; summary; }
+cp -a "$CACHE" "$ROOT" && ok "clean Debian 12 root (mmdebstrap, Debian's mirror; a fresh copy)" \
+    || { fail "copying the root"; summary; }
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp "$DEB" "$ROOT/root/"
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"; chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
