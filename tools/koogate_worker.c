@@ -260,6 +260,8 @@ int cmd_worker(int argc, char **argv)
 		return 2;
 	}
 	kg_log_init("worker");
+	if (!o[0].set)
+		kg_log("starting, koogate %s", KG_VERSION);
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

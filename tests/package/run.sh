@@ -75,7 +75,10 @@ in_root() {
         mount -t proc proc "$R/proc"
         mount -t tmpfs tmpfs "$R/run"
         mkdir -p "$R/run/lock" "$R/run/postgresql" "$R/run/apache2"
-        exec chroot "$R" /bin/bash -c "ip link set lo up 2>/dev/null || true; cd /root; bash /root/step.sh"' _ "$ROOT"
+        # What systemd-tmpfiles would make: PostgreSQL'"'"'s socket directory (else pg_ctlcluster uses /tmp).
+        exec chroot "$R" /bin/bash -c "ip link set lo up 2>/dev/null || true
+            if getent passwd postgres >/dev/null; then chown postgres:postgres /run/postgresql; chmod 2775 /run/postgresql; fi
+            cd /root; bash /root/step.sh"' _ "$ROOT"
 }
 
 # ---------------------------------------------------------------- 3. the README's steps
@@ -88,7 +91,8 @@ step_script() {  # step_script NAME...: the settings a real server would set, th
       # What systemd would do on a real server: the cluster runs (the namespace starts empty).
       # Stopped cleanly at the end of each step, so the next namespace starts them afresh.
       echo 'pg_ctlcluster 15 main start'
-      echo 'if [ -e /etc/apache2/sites-enabled/koogate.conf ]; then apache2ctl start; fi'
+      echo 'if [ -e /etc/apache2/sites-enabled/koogate.conf ]; then apache2ctl start'
+      echo '    for i in $(seq 1 50); do curl -sk -o /dev/null https://127.0.0.1/ && break; sleep 0.2; done; fi'
       echo 'trap "apache2ctl stop >/dev/null 2>&1 || true; pg_ctlcluster 15 main stop -m fast || true" EXIT'
       python3 tests/deploy_steps.py "$@"; } >"$T/step.sh"
 }
@@ -118,7 +122,7 @@ grep -qx /etc/koogate/koogate.conf "$ROOT/var/lib/dpkg/info/koogate.conffiles" &
   openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/server.ext" \
       -out "$T/server.pem" ) >"$T/ca.log" 2>&1 || { cat "$T/ca.log"; fail "throwaway CA"; }
 cat "$T/server.pem" "$T/ca.pem" >"$ROOT/etc/koogate/tls/fullchain.pem"
-cp "$T/ca.pem" "$ROOT/usr/local/share/ca-certificates/koogate-test.crt"
+install -m 0644 "$T/ca.pem" "$ROOT/usr/local/share/ca-certificates/koogate-test.crt"
 chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || fail "update-ca-certificates"
 echo "127.0.0.1 $DOMAIN" >>"$ROOT/etc/hosts"
 
