@@ -43,6 +43,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+two_free_ports() {
+    python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])'
+}
 summary() { echo "$PASSED passed, $FAILED failed"; [ "$FAILED" -eq 0 ]; exit $?; }
 
 # ---------------------------------------------------------------- make install
@@ -179,11 +185,7 @@ cat "$T/tls/server.pem" "$T/tls/ca.pem" >"$ETC/tls/fullchain.pem"
 cat "$T/tls/ca.pem" "$KOOGATE_FAKE_CA" >"$T/tls/trust.pem"
 chmod a+r "$T/tls/trust.pem"
 
-read -r HTTPS_PORT HTTP_PORT < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+read -r HTTPS_PORT HTTP_PORT < <(two_free_ports)
 MODDIR=/usr/lib/apache2/modules
 mkdir -p "$T/apache/run" "$T/apache/fcgid" "$T/apache/htdocs" "$T/apache/md"
 chown -R www-data "$T/apache/fcgid"
@@ -199,18 +201,7 @@ ServerRoot "$T/apache"
 ServerName localhost
 Listen 127.0.0.1:$HTTPS_PORT https
 Listen 127.0.0.1:$HTTP_PORT
-LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
-LoadModule authz_core_module $MODDIR/mod_authz_core.so
-LoadModule authz_user_module $MODDIR/mod_authz_user.so
-LoadModule authn_core_module $MODDIR/mod_authn_core.so
-LoadModule authn_file_module $MODDIR/mod_authn_file.so
-LoadModule auth_basic_module $MODDIR/mod_auth_basic.so
-LoadModule alias_module $MODDIR/mod_alias.so
-LoadModule rewrite_module $MODDIR/mod_rewrite.so
-LoadModule fcgid_module $MODDIR/mod_fcgid.so
-LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
-LoadModule ssl_module $MODDIR/mod_ssl.so
-LoadModule md_module $MODDIR/mod_md.so
+$(for m in mpm_event authz_core authz_user authn_core authn_file auth_basic alias rewrite fcgid socache_shmcb ssl md; do echo "LoadModule ${m}_module $MODDIR/mod_$m.so"; done)
 User www-data
 Group www-data
 PidFile "$T/apache/httpd.pid"
@@ -276,11 +267,7 @@ grep -E '^[0-9]+ passed' "$T/check.out" | sed 's/^/     /'
 # The installed 50-koogate.conf (mod_openssl on the HTTPS port, port 80 redirects) inside a minimal
 # lighttpd server configuration; only addresses and the DESTDIR prefix are edited.
 if command -v lighttpd >/dev/null 2>&1 && [ -e /usr/lib/lighttpd/mod_openssl.so ]; then
-    read -r L_HTTPS L_HTTP < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+    read -r L_HTTPS L_HTTP < <(two_free_ports)
     mkdir -p "$T/lighttpd/sock" "$T/lighttpd/htdocs" "$T/lighttpd/tmp" "$P/var/log/koogate"
     chown www-data "$T/lighttpd/sock" "$T/lighttpd/tmp" "$P/var/log/koogate"
     touch "$T/log/lighttpd-error.log"; chown www-data "$T/log/lighttpd-error.log"
