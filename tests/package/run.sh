@@ -102,8 +102,12 @@ grep -q "$(python3 tests/deploy_steps.py --list | tr '\n' ' ')" <<<"settings ins
 # install: with the network (apt-get from Debian's mirror); policy-rc.d keeps services from starting.
 { echo 'set -e'; echo 'export DEBIAN_FRONTEND=noninteractive'; echo 'apt-get update -qq'
   python3 tests/deploy_steps.py install; } >"$T/step.sh"
+# Downloaded packages are kept between runs (the root itself is copied fresh every time).
+mkdir -p "$CACHE-archives"
+cp "$CACHE-archives/"*.deb "$ROOT/var/cache/apt/archives/" 2>/dev/null || true
 if in_root --net "$T/step.sh" >"$T/install.log" 2>&1; then ok "README step 'install' (apt-get install postgresql apache2 ./koogate_*.deb)"
 else tail -n 30 "$T/install.log"; fail "README step 'install'"; summary; fi
+cp -n "$ROOT/var/cache/apt/archives/"*.deb "$CACHE-archives/" 2>/dev/null || true
 # From here on the root has no network: name look-ups fail at once instead of timing out.
 echo "nameserver 127.0.0.1" >"$ROOT/etc/resolv.conf"
 [ "$(stat -c %a:%G "$ROOT/etc/koogate/koogate.conf")" = 640:www-data ] && ok "/etc/koogate/koogate.conf: 0640, group www-data" \
