@@ -74,10 +74,10 @@ in_root() {
         mount --rbind /dev "$R/dev"
         mount -t proc proc "$R/proc"
         mount -t tmpfs tmpfs "$R/run"
-        mkdir -p "$R/run/lock" "$R/run/postgresql" "$R/run/apache2"
+        mkdir -p "$R/run/lock" "$R/run/apache2"
         # What systemd-tmpfiles would make: PostgreSQL'"'"'s socket directory (else pg_ctlcluster uses /tmp).
         exec chroot "$R" /bin/bash -c "ip link set lo up 2>/dev/null || true
-            if getent passwd postgres >/dev/null; then chown postgres:postgres /run/postgresql; chmod 2775 /run/postgresql; fi
+            if getent passwd postgres >/dev/null; then install -d -o postgres -g postgres -m 2775 /run/postgresql; fi
             cd /root; bash /root/step.sh"' _ "$ROOT"
 }
 
