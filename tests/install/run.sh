@@ -115,7 +115,7 @@ if command -v man >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- the repository stands alone
-cited=$(git grep -ohwE 'D[0-9]{1,2}' -- lib cgi-bin tools sql apache-conf README.md tests/unit tests/*.py | sort -u)
+cited=$(git grep -ohwE 'D[0-9]{1,2}' -- lib cgi-bin tools sql apache-conf README.md tests/unit tests/*.py tests/runner | sort -u)
 unresolved=()
 for d in $cited; do grep -q "^### $d\. " doc/protocol.md || unresolved+=("$d"); done
 if [ "${#unresolved[@]}" -eq 0 ] && [ -n "$cited" ]; then ok "every decision cited in code and README ($(wc -w <<<"$cited")) is in doc/protocol.md"
