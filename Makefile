@@ -122,7 +122,7 @@ KG_DOCGEN     := $(B)/man/koogate.8 $(B)/man/koogate.conf.5 $(B)/koogate.conf.ex
 
 .PHONY: docs install uninstall deb test-package test-install
 docs: $(KG_DOCGEN)
-$(KG_DOCGEN) &: README.md lib/config.c tools/docgen.py $(B)/koogate
+$(KG_DOCGEN) &: README.md $(wildcard lib/config.c lib/*/config.c) tools/docgen.py $(B)/koogate
 	python3 tools/docgen.py --koogate $(B)/koogate --version $(VERSION) --out $(B)
 
 # Written by every `make install`, so it always holds the directories of the last one (tests read it).

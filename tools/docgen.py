@@ -19,7 +19,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def config_c_keys():
     """The keys lib/config.c accepts, in its table's order."""
-    src = open(os.path.join(REPO, "lib", "config.c"), encoding="utf-8").read()
+    import glob
+    path = (glob.glob(os.path.join(REPO, "lib", "config.c")) + glob.glob(os.path.join(REPO, "lib", "*", "config.c")))[0]
+    src = open(path, encoding="utf-8").read()
     table = src[src.index("keys[] = {"):]
     table = table[:table.index("};")]
     return re.findall(r'^\s*\{\s*"([a-z0-9_]+)"\s*,', table, re.M)
