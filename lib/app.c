@@ -23,19 +23,15 @@
 static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
 /* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
- * as the database prelude: with the handler's first statement, or alone. */
-static struct kg_stmt q_book = KG_BOOKKEEPING_STMT(bookkeeping, 4,
-	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json)");
+ * as the database prelude: with the handler's first statement, or alone.
+ * $5, the signed timestamp, lets the claim refuse what a database crash may
+ * have made it forget (sql/012). */
+static struct kg_stmt q_book = KG_BOOKKEEPING_STMT(bookkeeping, 5,
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint)");
 /* Housekeeping, now and then after an answer: expired nonces, used or
- * expired login states, ended sessions; a bounded amount each time. */
-static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 0,
-	"WITH n AS (DELETE FROM nonce WHERE ctid IN"
-	"   (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)),"
-	" l AS (DELETE FROM login_state WHERE ctid IN"
-	"   (SELECT ctid FROM login_state WHERE expires_at < now() - interval '1 hour' LIMIT 1000)),"
-	" s AS (DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()"
-	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
-	" SELECT 1");
+ * expired login states, ended sessions, inbound calls past their retention;
+ * a bounded amount each time (sql/013). */
+static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 1, "SELECT koogate_prune($1::int)");
 
 /* Audit rows wait here (a JSON array) for the next nonce claim, or until the
  * process is idle, or until there are too many or they are too old. */
@@ -50,9 +46,10 @@ static struct {
 /* The claim's parameters: family and TTL are set once per process; the nonce
  * is the request's own copy, since the prelude runs after auth returns. */
 static struct {
-	const char *params[4];
+	const char *params[5];
 	char        ttl[16];
 	char        nonce[NONCE_MAX + 1];
+	char        ts[24];
 } claim;
 
 
@@ -138,9 +135,10 @@ static void calls_written(void)
 
 /* The claim is sent with the handler's first statement (db.c's prelude);
  * nonce_settled() reads its outcome before any answer goes out. */
-static void claim_nonce(const char *nonce)
+static void claim_nonce(const char *nonce, const char *ts)
 {
 	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
+	snprintf(claim.ts, sizeof claim.ts, "%s", ts);
 	claim.params[3] = calls_array();
 	kg_db_prelude(&q_book, claim.params);
 }
@@ -150,6 +148,7 @@ static void claim_init(const struct kg_program *prog)
 	claim.params[0] = prog->family == KG_SCHEME_KIT ? "kit" : "basic";   /* one nonce store per family */
 	claim.params[1] = claim.nonce;
 	claim.params[2] = claim.ttl;
+	claim.params[4] = claim.ts;
 	snprintf(claim.ttl, sizeof claim.ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
 }
@@ -227,7 +226,7 @@ static bool auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const char *sig,
 	c->key_index = k;
 	if (!parse_body(c))
 		return false;
-	claim_nonce(nonce);
+	claim_nonce(nonce, ts);
 	return true;
 }
 
@@ -410,7 +409,7 @@ static void put_call_field(const char *name, const char *v)
  * always: even with none, for the NOTIFY of events just written. */
 static void calls_flush(bool always)
 {
-	const char *p[4] = { NULL, NULL, NULL, calls_array() };
+	const char *p[5] = { NULL, NULL, NULL, calls_array(), NULL };
 	PGresult *res;
 
 	if (!p[3] && !always)
@@ -621,8 +620,13 @@ int kg_main(const struct kg_program *prog)
 			if (kg_db_wrote())
 				calls_flush(true);
 		}
-		if (++served % 256 == 0 && kg_db_ready())
-			(void)kg_db_run(&q_prune, NULL);
+		if (++served % 256 == 0 && kg_db_ready()) {
+			char days[16];
+			const char *p[1] = { days };
+
+			snprintf(days, sizeof days, "%d", kg_cfg.call_retention_days);
+			(void)kg_db_run(&q_prune, p);
+		}
 		release_request(&c);
 	}
 	calls_flush(false);

@@ -28,6 +28,7 @@ static const struct key {
 	{ "nonce_ttl",           K_INT,       O(nonce_ttl),         "120",     2, 86400 },
 	{ "v1_max_age",          K_INT,       O(v1_max_age),        "86400",   0, 31 * 86400 },
 	{ "body_limit",          K_SIZE,      O(body_limit),        "4194304", 1024, 64L << 20 },
+	{ "call_retention_days", K_INT,       O(call_retention_days), "90",    0, 36500 },
 	{ "encrypt_type",        K_INT,       O(encrypt_type),      "1",       1, 2 },
 	{ "provision_mode",      K_PROVISION, O(provision_mode),    "auto",    0, 0 },
 	{ "app_front_end_url",   K_STR,       O(app_front_end_url), "https://app.example.com/?instance={instanceId}", 0, 0 },

@@ -22,6 +22,7 @@ struct kg_config {
 	int                nonce_ttl;      /* s */
 	int                v1_max_age;     /* s, 0 = off */
 	size_t             body_limit;     /* bytes */
+	int                call_retention_days; /* inbound_call rows older than this go; 0 = kept */
 	int                encrypt_type;   /* 1 or 2 */
 	enum kg_provision  provision_mode;
 	char              *app_front_end_url;  /* may contain {instanceId} */

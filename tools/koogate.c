@@ -7,6 +7,7 @@
 
 #include "koogate.h"
 #include "buf.h"
+#include "codec.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -77,7 +78,7 @@ char *read_file(const char *path, size_t *len)
 /* Numbered migrations: each applied once, in one transaction, recorded with
  * its checksum; an edited applied file stops everything. */
 /* Terminal columns of a UTF-8 string: CJK (3- and 4-byte sequences) is wide. */
-int display_width(const char *s)
+static int display_width(const char *s)
 {
 	int w = 0;
 
@@ -89,14 +90,43 @@ int display_width(const char *s)
 	return w;
 }
 
-void print_cell(const char *v, int width, bool last)
+/* Buyer-controlled text (tenant, user, department names) reaches the
+ * operator's terminal: its control characters are shown escaped, never sent. */
+static void term_text(const char *v, struct kbuf *b)
 {
-	fputs(v, stdout);
+	kbuf_reset(b);
+	kg_term_text(b, v);
+	kbuf_putc(b, '\0');
+}
+
+void put_text(const char *v)
+{
+	struct kbuf b = { 0 };
+
+	term_text(v, &b);
+	fputs(b.p, stdout);
+	kbuf_free(&b);
+}
+
+static int text_width(const char *v)
+{
+	struct kbuf b = { 0 };
+	int w;
+
+	term_text(v, &b);
+	w = display_width(b.p);
+	kbuf_free(&b);
+	return w;
+}
+
+static void print_cell(const char *v, int width, bool last)
+{
+	put_text(v);
 	if (last) {
 		putchar('\n');
 		return;
 	}
-	for (int pad = width - display_width(v) + 2; pad > 0; pad--)
+	for (int pad = width - text_width(v) + 2; pad > 0; pad--)
 		putchar(' ');
 }
 
@@ -114,10 +144,10 @@ void print_rows(PGresult *res, bool json)
 	if (cols > 32)
 		cols = 32;
 	for (int c = 0; c < cols; c++) {
-		width[c] = display_width(PQfname(res, c));
+		width[c] = text_width(PQfname(res, c));
 		for (int r = 0; r < rows; r++)
-			if (display_width(PQgetvalue(res, r, c)) > width[c])
-				width[c] = display_width(PQgetvalue(res, r, c));
+			if (text_width(PQgetvalue(res, r, c)) > width[c])
+				width[c] = text_width(PQgetvalue(res, r, c));
 	}
 	for (int c = 0; c < cols; c++)
 		print_cell(PQfname(res, c), width[c], c + 1 == cols);

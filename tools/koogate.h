@@ -22,6 +22,8 @@ bool load_config(void);
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
 void print_rows(PGresult *res, bool json);
+/* Writes v to stdout with its control characters escaped (kg_term_text). */
+void put_text(const char *v);
 PGconn *connect_db(void);
 
 /* subcommands */

@@ -99,8 +99,10 @@ int cmd_instance(int argc, char **argv)
 			"   || ' ' || COALESCE(c ->> 'result_code', '-') || ' ' || (c ->> 'verdict')"
 			"   FROM d, jsonb_array_elements(COALESCE(j -> 'calls', '[]')) WITH ORDINALITY AS x(c, ordinality)"
 			" ) lines ORDER BY s, n", 1, q);
-		for (int r = 0; t && r < PQntuples(t); r++)
-			printf("%s\n", PQgetvalue(t, r, 0));
+		for (int r = 0; t && r < PQntuples(t); r++) {
+			put_text(PQgetvalue(t, r, 0));
+			putchar('\n');
+		}
 		PQclear(t);
 	}
 	PQclear(res);

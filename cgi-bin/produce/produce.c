@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "produce.h"
+#include "db.h"
 #include "log.h"
 #include "config.h"
 #include "orders.h"
@@ -28,6 +29,40 @@ static bool read_test_flag(const char *v, bool *test)
 {
 	*test = v && strcmp(v, "1") == 0;
 	return !v || *v == '\0' || strcmp(v, "0") == 0 || strcmp(v, "1") == 0;
+}
+
+static struct kg_stmt q_v1_order = KG_STMT(v1_in_order, 2, "SELECT koogate_v1_in_order($1, $2)");
+
+/* V1 has no nonce, and its authToken travels in the URL: a state change read
+ * from a log could be replayed within v1_max_age and undo a later one. One
+ * older than the instance's last V1 change is refused (sql/012); a retry
+ * carries the same timeStamp and passes. */
+static bool v1_in_order(struct kg_ctx *c, const struct activity *act)
+{
+	static const char *const changes[] = { "refreshInstance", "expireInstance", "releaseInstance",
+	                                       "upgrade", "instanceStatus", NULL };
+	const char *p[2] = { kg_params_get(&c->params, "instanceId"), kg_params_get(&c->params, "timeStamp") };
+	PGresult *res;
+	bool ok;
+	size_t i;
+
+	for (i = 0; changes[i] && strcmp(changes[i], act->name) != 0; i++)
+		;
+	if (!changes[i] || !p[0] || !p[1])
+		return true;
+	if (!(res = kg_db_exec(&q_v1_order, p))) {
+		c->verdict = "db-error";
+		kg_reply(c, KG_EINTERNAL, NULL, NULL);
+		return false;
+	}
+	ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok) {
+		c->verdict = "stale";
+		kg_log("refused: V1 %s is older than the last V1 change of instance %s (a replay?)", act->name, p[0]);
+		kg_reply(c, KG_EAUTH, NULL, NULL);
+	}
+	return ok;
 }
 
 static void dispatch(struct kg_ctx *c, int generation, const char *name)
@@ -76,6 +111,8 @@ static void dispatch(struct kg_ctx *c, int generation, const char *name)
 		kg_reply(c, KG_EPARAM, NULL, NULL);
 		return;
 	}
+	if (generation == 1 && !v1_in_order(c, act))
+		return;
 	a.out = json_object_new_object();
 	res = act->handle(c, &vals, &a);
 	kg_reply(c, res, a.msg, a.out);
