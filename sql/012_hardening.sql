@@ -14,10 +14,10 @@
 -- 3. Nonces across a database crash: the claim commits asynchronously (009),
 --    so a crash can forget the last claims. A new five-argument
 --    koogate_bookkeeping also takes the request's signed timestamp and
---    refuses, while a forgotten claim could still be inside its window, any
---    request signed before the database started: such a request may have
---    been claimed before the crash. Requests signed after the start cannot
---    have been. The four-argument form (010) stays for nodes not yet upgraded.
+--    refuses, after a crash and while a forgotten claim could still be inside
+--    its window, any request signed before the database started: such a
+--    request may have been claimed before the crash. Requests signed after
+--    the start cannot have been. The four-argument form (010) stays for nodes not yet upgraded.
 -- 4. V1 ordering: V1 has no nonce and a day-long age limit, so a V1 call read
 --    from a log could be replayed after a later one. The latest V1 timeStamp
 --    that changed an instance is kept; an older state-changing V1 call is
@@ -126,9 +126,12 @@ BEGIN
 END $$;
 
 -- 3. nonces across a crash -----------------------------------------------------
--- p_ts: the request's signed timestamp, ms since the epoch. NULL answers as
--- the four-argument form. Refused while now() is within p_ttl of the start
--- (no claim older than that can matter: its nonce would have expired).
+-- p_ts: the request's signed timestamp, ms since the epoch (NULL: as the
+-- four-argument form). Only after a crash: recovery ends with a checkpoint
+-- taken after the start, a clean shutdown leaves one from before it (the
+-- control file keeps whole seconds; a clean restart within the same second
+-- counts as a crash, which only refuses what a crash would). And only while
+-- now() is within p_ttl of the start: an older claim's nonce has expired.
 CREATE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json, p_ts bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -138,13 +141,15 @@ BEGIN
     fresh := koogate_bookkeeping(p_family, p_nonce, p_ttl, p_calls);
     IF fresh AND p_ts IS NOT NULL AND now() < started + make_interval(secs => p_ttl)
        AND p_ts < floor(extract(epoch FROM started) * 1000) THEN
-        RETURN false;
+        IF (pg_control_checkpoint()).checkpoint_time >= date_trunc('second', started) THEN
+            RETURN false;
+        END IF;
     END IF;
     RETURN fresh;
 END $$;
 
 -- 4. V1 ordering -----------------------------------------------------------------
-CREATE TABLE instance_v1_order (
+CREATE TABLE v1_last_change (
     instance_id text PRIMARY KEY,
     last_ts     text NOT NULL   -- V1 timeStamp yyyyMMddHHmmssSSS: text order is time order
 );
@@ -157,11 +162,11 @@ BEGIN
     IF p_ts !~ '^[0-9]{17}$' THEN
         RETURN false;
     END IF;
-    INSERT INTO instance_v1_order AS o (instance_id, last_ts)
+    INSERT INTO v1_last_change AS o (instance_id, last_ts)
     SELECT p_instance, p_ts WHERE EXISTS (SELECT 1 FROM instance WHERE instance_id = p_instance)
     ON CONFLICT (instance_id) DO UPDATE SET last_ts = EXCLUDED.last_ts WHERE o.last_ts <= EXCLUDED.last_ts;
     IF FOUND THEN
         RETURN true;
     END IF;
-    RETURN NOT EXISTS (SELECT 1 FROM instance_v1_order WHERE instance_id = p_instance);
+    RETURN NOT EXISTS (SELECT 1 FROM v1_last_change WHERE instance_id = p_instance);
 END $$;
