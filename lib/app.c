@@ -561,6 +561,8 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	derive_keys();
+	/* What this program never uses is not kept where a bug could read it. */
+	kg_config_drop_secrets(prog->needs_master_key, prog->needs_apig);
 	claim_init(prog);
 	kg_db_notify_later = true;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {

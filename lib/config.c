@@ -270,3 +270,23 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 	}
 	return true;
 }
+
+static void wipe_str(char **s)
+{
+	if (*s && **s) {
+		ck_memzero(*s, strlen(*s));
+		free(*s);
+		*s = ck_strdup("");
+	}
+}
+
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig)
+{
+	if (!keep_master_key) {
+		ck_memzero(kg_cfg.master_key, sizeof kg_cfg.master_key);
+		kg_cfg.has_master_key = false;
+	}
+	if (!keep_apig)
+		wipe_str(&kg_cfg.apig_sk);
+	wipe_str(&kg_cfg.usage_key);
+}

@@ -79,5 +79,9 @@ extern struct kg_config kg_cfg;
 /* Loads $KOOGATE_CONFIG (or path if not NULL) into kg_cfg. On failure writes
  * a message into err and returns false. */
 bool kg_config_load(const char *path, char *err, size_t errlen);
+/* Wipes the secrets a program does not use, so that a memory-disclosure bug
+ * in it cannot reveal them: the master key unless keep_master_key, the APIG
+ * secret key unless keep_apig, and the usage push key (only the CLI pushes). */
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig);
 
 #endif

@@ -162,6 +162,7 @@ int main(void)
 		.name = "produce",
 		.family = KG_SCHEME_BASIC,
 		.needs_master_key = true,
+		.needs_apig = true,
 		.serve = serve,
 		.follow_up = fetch_orders,
 	};

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "ck.h"
 #include "codec.h"
+#include "config.h"
 #include "login.h"
 
 /* Paths a browser resolves on this origin. */
@@ -104,6 +105,24 @@ TEST(term_text_escapes_controls)
 	check_term("", "");
 }
 
+TEST(drop_secrets_wipes_what_is_not_needed)
+{
+	static const unsigned char zero[KG_MASTER_KEY_LEN];
+
+	memset(kg_cfg.master_key, 0xA5, sizeof kg_cfg.master_key);
+	kg_cfg.has_master_key = true;
+	kg_cfg.apig_sk = ck_strdup("apig-secret");
+	kg_cfg.usage_key = ck_strdup("usage-secret");
+	kg_config_drop_secrets(true, true);
+	CHECK(kg_cfg.has_master_key && kg_cfg.master_key[0] == 0xA5);
+	CHECK_STR_EQ(kg_cfg.apig_sk, "apig-secret");
+	CHECK_STR_EQ(kg_cfg.usage_key, "");
+	kg_config_drop_secrets(false, false);
+	CHECK(!kg_cfg.has_master_key);
+	CHECK_MEM_EQ(kg_cfg.master_key, sizeof zero, zero, sizeof zero);
+	CHECK_STR_EQ(kg_cfg.apig_sk, "");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -113,6 +132,7 @@ int main(int argc, char **argv)
 		UNIT(civil_date_months_and_leap_years),
 		UNIT(finite_number),
 		UNIT(term_text_escapes_controls),
+		UNIT(drop_secrets_wipes_what_is_not_needed),
 	};
 	return unit_main(tests, UNIT_COUNT(tests), argc, argv);
 }
