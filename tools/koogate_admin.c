@@ -373,7 +373,7 @@ int cmd_status(int argc, char **argv)
 	printf("\nlast inbound calls:\n");
 	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
 	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
-	                       " verdict, round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance"
+	                       " verdict, round(duration_ms::numeric, 1) AS ms, calls, COALESCE(instance_id, '') AS instance"
 	                       " FROM inbound_call ORDER BY id DESC LIMIT 10", 0, NULL))) {
 		print_rows(res, false);
 		PQclear(res);
