@@ -8,16 +8,17 @@
 --      a tenant deleted (tenantSync flag 0)   -> every session of the tenant;
 --      an app's credentials deleted           -> every session of that app;
 --      an instance frozen or released         -> every session of the instance.
--- 2. Usage values must be finite: numeric accepts 'NaN' and 'Infinity', and
---    'NaN' passes "<= 0" (NaN sorts above every number in PostgreSQL).
---    CREATE OR REPLACE of koogate_usage_add (006).
+-- 2. Usage values must be finite: numeric accepts 'NaN', and 'NaN' passes
+--    koogate_usage_add's "<= 0" (NaN sorts above every number in PostgreSQL).
+--    ('Infinity' does not fit numeric(16, 4) and was refused already.)
 -- 3. Nonces across a database crash: the claim commits asynchronously (009),
 --    so a crash can forget the last claims. A new five-argument
 --    koogate_bookkeeping also takes the request's signed timestamp and
 --    refuses, after a crash and while a forgotten claim could still be inside
 --    its window, any request signed before the database started: such a
 --    request may have been claimed before the crash. Requests signed after
---    the start cannot have been. The four-argument form (010) stays for nodes not yet upgraded.
+--    the start cannot have been. The four-argument form (010) stays for
+--    nodes not yet upgraded.
 -- 4. V1 ordering: V1 has no nonce and a day-long age limit, so a V1 call read
 --    from a log could be replayed after a later one. The latest V1 timeStamp
 --    that changed an instance is kept; an older state-changing V1 call is
@@ -26,104 +27,54 @@
 -- 1. sessions ----------------------------------------------------------------
 CREATE INDEX session_by_instance ON session (instance_id);
 
-CREATE FUNCTION koogate_end_sessions_user() RETURNS trigger LANGUAGE plpgsql AS $$
+-- TG_ARGV[0]: what was withdrawn, 'user', 'app', 'tenant' or 'instance'; the
+-- sessions that match it on every key it has end.
+CREATE FUNCTION koogate_end_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o jsonb := to_jsonb(OLD);
+    scope text := TG_ARGV[0];
 BEGIN
-    DELETE FROM session
-     WHERE instance_id = OLD.instance_id AND tenant_id = OLD.tenant_id AND app_id = OLD.app_id
-       AND user_name = OLD.user_name;
+    DELETE FROM session s
+     WHERE s.instance_id = o ->> 'instance_id'
+       AND (scope = 'instance' OR s.tenant_id = o ->> 'tenant_id')
+       AND (scope IN ('instance', 'tenant') OR s.app_id = o ->> 'app_id')
+       AND (scope <> 'user' OR s.user_name = o ->> 'user_name');
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER tenant_user_withdrawn AFTER UPDATE ON tenant_user FOR EACH ROW
     WHEN (OLD.state = 'granted' AND OLD.enabled AND (NEW.state <> 'granted' OR NOT NEW.enabled))
-    EXECUTE FUNCTION koogate_end_sessions_user();
+    EXECUTE FUNCTION koogate_end_sessions('user');
 CREATE TRIGGER tenant_user_removed AFTER DELETE ON tenant_user FOR EACH ROW
-    EXECUTE FUNCTION koogate_end_sessions_user();
-
-CREATE FUNCTION koogate_end_sessions_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM session WHERE instance_id = OLD.instance_id AND tenant_id = OLD.tenant_id;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER tenant_withdrawn AFTER UPDATE ON tenant FOR EACH ROW
-    WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
-    EXECUTE FUNCTION koogate_end_sessions_tenant();
-CREATE TRIGGER tenant_removed AFTER DELETE ON tenant FOR EACH ROW
-    EXECUTE FUNCTION koogate_end_sessions_tenant();
-
-CREATE FUNCTION koogate_end_sessions_app() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM session
-     WHERE instance_id = OLD.instance_id AND tenant_id = OLD.tenant_id AND app_id = OLD.app_id;
-    RETURN NULL;
-END $$;
-
+    EXECUTE FUNCTION koogate_end_sessions('user');
 CREATE TRIGGER tenant_app_withdrawn AFTER UPDATE ON tenant_app FOR EACH ROW
     WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
-    EXECUTE FUNCTION koogate_end_sessions_app();
+    EXECUTE FUNCTION koogate_end_sessions('app');
 CREATE TRIGGER tenant_app_removed AFTER DELETE ON tenant_app FOR EACH ROW
-    EXECUTE FUNCTION koogate_end_sessions_app();
-
-CREATE FUNCTION koogate_end_sessions_instance() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM session WHERE instance_id = OLD.instance_id;
-    RETURN NULL;
-END $$;
-
+    EXECUTE FUNCTION koogate_end_sessions('app');
+CREATE TRIGGER tenant_withdrawn AFTER UPDATE ON tenant FOR EACH ROW
+    WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
+    EXECUTE FUNCTION koogate_end_sessions('tenant');
+CREATE TRIGGER tenant_removed AFTER DELETE ON tenant FOR EACH ROW
+    EXECUTE FUNCTION koogate_end_sessions('tenant');
 CREATE TRIGGER instance_withdrawn AFTER UPDATE OF status ON instance FOR EACH ROW
     WHEN (NEW.status IN ('frozen', 'released') AND OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION koogate_end_sessions_instance();
+    EXECUTE FUNCTION koogate_end_sessions('instance');
 
 -- 2. finite usage values -------------------------------------------------------
-CREATE OR REPLACE FUNCTION koogate_usage_add(p_instance text, p_begin timestamptz, p_end timestamptz,
-                                             p_value numeric, p_meter text DEFAULT '', p_pkg text DEFAULT NULL,
-                                             p_correct boolean DEFAULT false)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    sn text;
-    existing usage_record;
+-- On the table, so that koogate_usage_add (006) and a vendor's own INSERT are
+-- both covered; class 22 like the function's own refusals (answered 400).
+CREATE FUNCTION koogate_usage_finite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- 'NaN' = 'NaN' and 'NaN' > 0 in PostgreSQL; 1e12 is the first value
-    -- numeric(16, 4) cannot hold, so the infinities fall out with it.
-    IF p_value IS NULL OR p_value = 'NaN' OR p_value <= 0 OR p_value >= 1e12
-       OR p_value <> round(p_value, 4) THEN
+    IF NEW.usage_value = 'NaN' THEN
         RAISE EXCEPTION 'usage value must be a finite number greater than 0 with at most 4 decimals'
             USING ERRCODE = '22023';
     END IF;
-    IF p_end <= p_begin THEN
-        RAISE EXCEPTION 'the window must end after it begins' USING ERRCODE = '22023';
-    END IF;
-    IF p_begin < now() - interval '21 days' THEN
-        RAISE EXCEPTION 'instance %: window % is more than 21 days old; KooGallery refuses it (MKT.9004)',
-            p_instance, p_begin USING ERRCODE = '22023';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM instance WHERE instance_id = p_instance) THEN
-        RAISE EXCEPTION 'instance % does not exist', p_instance USING ERRCODE = '22023';
-    END IF;
-    sn := koogate_metering_sn(p_instance, p_begin, p_end, p_pkg, COALESCE(p_meter, ''));
-    SELECT * INTO existing FROM usage_record
-     WHERE instance_id = p_instance AND begin_time = p_begin AND end_time = p_end
-       AND meter = COALESCE(p_meter, '') FOR UPDATE;
-    IF FOUND THEN
-        IF NOT p_correct THEN
-            RAISE EXCEPTION 'instance %: usage for % to % (meter "%") is already recorded; correct it explicitly',
-                p_instance, p_begin, p_end, COALESCE(p_meter, '') USING ERRCODE = '23505';
-        END IF;
-        IF existing.state <> 'pending' THEN
-            RAISE EXCEPTION 'instance %: usage for % to % was already %; it cannot be corrected',
-                p_instance, p_begin, p_end, existing.state USING ERRCODE = '22023';
-        END IF;
-        UPDATE usage_record SET usage_value = p_value, relate_pkg_instance = NULLIF(p_pkg, ''),
-                                metering_sn = sn, updated_at = now()
-         WHERE id = existing.id;
-    ELSE
-        INSERT INTO usage_record (instance_id, meter, begin_time, end_time, usage_value,
-                                  relate_pkg_instance, metering_sn)
-        VALUES (p_instance, COALESCE(p_meter, ''), p_begin, p_end, p_value, NULLIF(p_pkg, ''), sn);
-    END IF;
-    RETURN sn;
+    RETURN NEW;
 END $$;
+
+CREATE TRIGGER usage_record_finite BEFORE INSERT OR UPDATE OF usage_value ON usage_record FOR EACH ROW
+    EXECUTE FUNCTION koogate_usage_finite();
 
 -- 3. nonces across a crash -----------------------------------------------------
 -- p_ts: the request's signed timestamp, ms since the epoch (NULL: as the
