@@ -46,10 +46,11 @@ PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p)
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		/* The message may quote a value from a buyer (an instance id, a name). */
+		fputs("koogate: ", stderr);
+		put_text(stderr, primary ? primary : PQerrorMessage(db));
 		if (primary)
-			fprintf(stderr, "koogate: %s\n", primary);
-		else
-			fprintf(stderr, "koogate: %s", PQerrorMessage(db));
+			fputc('\n', stderr);
 		PQclear(res);
 		return NULL;
 	}
@@ -99,12 +100,12 @@ static void term_text(const char *v, struct kbuf *b)
 	kbuf_putc(b, '\0');
 }
 
-void put_text(const char *v)
+void put_text(FILE *f, const char *v)
 {
 	struct kbuf b = { 0 };
 
 	term_text(v, &b);
-	fputs(b.p, stdout);
+	fputs(b.p, f);
 	kbuf_free(&b);
 }
 
@@ -121,7 +122,7 @@ static int text_width(const char *v)
 
 static void print_cell(const char *v, int width, bool last)
 {
-	put_text(v);
+	put_text(stdout, v);
 	if (last) {
 		putchar('\n');
 		return;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <libpq-fe.h>
 
 /* Options of the form --name value or --flag, checked against a list. */
@@ -22,8 +23,8 @@ bool load_config(void);
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
 void print_rows(PGresult *res, bool json);
-/* Writes v to stdout with its control characters escaped (kg_term_text). */
-void put_text(const char *v);
+/* Writes v to f with its control characters escaped (kg_term_text). */
+void put_text(FILE *f, const char *v);
 PGconn *connect_db(void);
 
 /* subcommands */

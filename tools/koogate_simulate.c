@@ -43,7 +43,7 @@ static void result(struct sim *s, bool ok, const char *step, const char *why)
 	} else {
 		s->failed++;
 		printf("FAIL %s: ", step);
-		put_text(why);      /* may quote the server's answer */
+		put_text(stdout, why);      /* may quote the server's answer */
 		putchar('\n');
 	}
 	fflush(stdout);

@@ -403,7 +403,10 @@ async function scenarioRedirect(browser) {
       await step(`redirect: ${mode} login with next=${JSON.stringify(next)} ends on ${KB}`, async () => {
         log.navs.length = 0;
         const tenant = mode === 'workbench' ? `&tenant=${encodeURIComponent(TENANT)}` : '';
-        await page.goto(`${KB}/koogate/login?mode=${mode}${tenant}&next=${encodeURIComponent(next)}`, { waitUntil: 'load' });
+        const first = await page.goto(`${KB}/koogate/login?mode=${mode}${tenant}&next=${encodeURIComponent(next)}`, { waitUntil: 'load' });
+        // lighttpd refuses encoded control characters in a URL itself (400): nowhere to go, also safe.
+        if (first && first.status() === 400 && page.url().startsWith(`${KB}/koogate/login`) &&
+            !(await page.content()).includes('Login failed')) return;
         if (page.url().startsWith(IDP) && await page.$('#login')) {
           await fillLogin(page, USER, PASSWORD);
           await submitAndLeaveIdp(page);
