@@ -14,20 +14,23 @@
 --   older than `call_retention_days` (default 90; 0 keeps them), a bounded
 --   number per call. The programs call it now and then after an answer.
 
+-- An aggregated row: `minute` is its bucket, `at` its latest call.
 ALTER TABLE inbound_call ADD COLUMN calls integer NOT NULL DEFAULT 1,
-                         ADD COLUMN aggregated boolean NOT NULL DEFAULT false;
+                         ADD COLUMN aggregated boolean NOT NULL DEFAULT false,
+                         ADD COLUMN minute timestamptz;
 CREATE UNIQUE INDEX inbound_call_aggregate
-    ON inbound_call (at, program, activity, verdict, http_status, result_code, remote_addr) NULLS NOT DISTINCT
+    ON inbound_call (minute, program, activity, verdict, http_status, result_code, remote_addr) NULLS NOT DISTINCT
  WHERE aggregated;
 
 CREATE FUNCTION koogate_count_call() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO inbound_call AS c (at, program, activity, verdict, http_status, result_code, duration_ms,
+    INSERT INTO inbound_call AS c (at, minute, program, activity, verdict, http_status, result_code, duration_ms,
                                    remote_addr, calls, aggregated)
-    VALUES (date_trunc('minute', NEW.at), NEW.program, NEW.activity, NEW.verdict, NEW.http_status,
+    VALUES (NEW.at, date_trunc('minute', NEW.at), NEW.program, NEW.activity, NEW.verdict, NEW.http_status,
             NEW.result_code, NEW.duration_ms, NEW.remote_addr, 1, true)
-    ON CONFLICT (at, program, activity, verdict, http_status, result_code, remote_addr) WHERE aggregated
-    DO UPDATE SET calls = c.calls + 1, duration_ms = GREATEST(c.duration_ms, EXCLUDED.duration_ms);
+    ON CONFLICT (minute, program, activity, verdict, http_status, result_code, remote_addr) WHERE aggregated
+    DO UPDATE SET calls = c.calls + 1, at = GREATEST(c.at, EXCLUDED.at),
+                  duration_ms = GREATEST(c.duration_ms, EXCLUDED.duration_ms);
     RETURN NULL;               -- counted instead of stored
 END $$;
 
