@@ -50,10 +50,11 @@ PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p)
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		/* The message may quote a value from a buyer (an instance id, a name). */
+		fputs("koogate: ", stderr);
+		put_text(stderr, primary ? primary : PQerrorMessage(db));
 		if (primary)
-			fprintf(stderr, "koogate: %s\n", primary);
-		else
-			fprintf(stderr, "koogate: %s", PQerrorMessage(db));
+			fputc('\n', stderr);
 		PQclear(res);
 		return NULL;
 	}
@@ -107,19 +108,48 @@ const char *sql_dir(void)
 }
 
 /* Terminal columns of a cell (codec.h). */
-int display_width(const char *s)
+static int display_width(const char *s)
 {
 	return (int)kg_utf8_width(s);
 }
 
-void print_cell(const char *v, int width, bool last)
+/* Buyer-controlled text (tenant, user, department names) reaches the
+ * operator's terminal: its control characters are shown escaped, never sent. */
+static void term_text(const char *v, struct kbuf *b)
 {
-	fputs(v, stdout);
+	kbuf_reset(b);
+	kg_term_text(b, v);
+	kbuf_putc(b, '\0');
+}
+
+void put_text(FILE *f, const char *v)
+{
+	struct kbuf b = { 0 };
+
+	term_text(v, &b);
+	fputs(b.p, f);
+	kbuf_free(&b);
+}
+
+static int text_width(const char *v)
+{
+	struct kbuf b = { 0 };
+	int w;
+
+	term_text(v, &b);
+	w = display_width(b.p);
+	kbuf_free(&b);
+	return w;
+}
+
+static void print_cell(const char *v, int width, bool last)
+{
+	put_text(stdout, v);
 	if (last) {
 		putchar('\n');
 		return;
 	}
-	for (int pad = width - display_width(v) + 2; pad > 0; pad--)
+	for (int pad = width - text_width(v) + 2; pad > 0; pad--)
 		putchar(' ');
 }
 
@@ -137,10 +167,10 @@ void print_rows(PGresult *res, bool json)
 	if (cols > 32)
 		cols = 32;
 	for (int c = 0; c < cols; c++) {
-		width[c] = display_width(PQfname(res, c));
+		width[c] = text_width(PQfname(res, c));
 		for (int r = 0; r < rows; r++)
-			if (display_width(PQgetvalue(res, r, c)) > width[c])
-				width[c] = display_width(PQgetvalue(res, r, c));
+			if (text_width(PQgetvalue(res, r, c)) > width[c])
+				width[c] = text_width(PQgetvalue(res, r, c));
 	}
 	for (int c = 0; c < cols; c++)
 		print_cell(PQfname(res, c), width[c], c + 1 == cols);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <libpq-fe.h>
 
 /* Options of the form --name value or --flag, checked against a list. */
@@ -24,6 +25,8 @@ PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
 const char *sql_dir(void);
 void print_rows(PGresult *res, bool json);
+/* Writes v to f with its control characters escaped (kg_term_text). */
+void put_text(FILE *f, const char *v);
 PGconn *connect_db(void);
 
 /* subcommands */

@@ -208,6 +208,10 @@ int cmd_usage(int argc, char **argv)
 			                "       [--meter NAME] [--package PKG_INSTANCE] [--correct]\n");
 			return 2;
 		}
+		if (!ck_finite_number(o[7].value)) {
+			fprintf(stderr, "koogate: --value must be a finite decimal number\n");
+			return 2;
+		}
 		if (!(db = connect_db()))
 			return 2;
 		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
@@ -370,8 +374,8 @@ int cmd_status(int argc, char **argv)
 		" (SELECT count(*) FROM usage_record WHERE state IN ('rejected', 'expired')),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'pending'),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'failed'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours'),"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours'"
 		"   AND (result_code IS DISTINCT FROM '000000' OR http_status <> 200)),"
 		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL),"
 		" (SELECT count(*) FROM usage_record WHERE state = 'held')", 0, NULL);
@@ -394,7 +398,7 @@ int cmd_status(int argc, char **argv)
 	printf("\nlast inbound calls:\n");
 	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
 	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
-	                       " verdict, round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance"
+	                       " verdict, round(duration_ms::numeric, 1) AS ms, calls, COALESCE(instance_id, '') AS instance"
 	                       " FROM inbound_call ORDER BY id DESC LIMIT 10", 0, NULL))) {
 		print_rows(res, false);
 		PQclear(res);

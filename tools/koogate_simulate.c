@@ -43,7 +43,9 @@ static void result(struct sim *s, bool ok, const char *step, const char *why)
 		printf("ok %s\n", step);
 	} else {
 		s->failed++;
-		printf("FAIL %s: %s\n", step, why);
+		printf("FAIL %s: ", step);
+		put_text(stdout, why);      /* may quote the server's answer */
+		putchar('\n');
 	}
 	fflush(stdout);
 }

@@ -602,11 +602,39 @@ void login_session_free(struct login_session *s)
 	s->refresh = NULL;
 }
 
+/* RFC 3986 pchar plus '/', '?', '#' and '%': everything else (controls, space,
+ * backslash, non-ASCII) is refused rather than second-guessed, because the
+ * WHATWG URL parser strips tabs and newlines and reads '\\' as '/'. */
+static bool next_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("-._~!$&'()*+,;=:@/?#%", ch));
+}
+
 const char *login_safe_next(const char *next)
 {
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n") ||
-	    strlen(next) > 512)
+	size_t n = next ? strlen(next) : 0;
+
+	/* "/" then anything but a second slash: a path on this origin, never a
+	 * scheme-relative "//host". */
+	if (n == 0 || n > 512 || next[0] != '/' || next[1] == '/')
 		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!next_char_ok((unsigned char)next[i]))
+			return NULL;
+		if (next[i] == '%') {
+			int hi = kg_hexval((unsigned char)next[i + 1]);
+			int lo = hi < 0 ? -1 : kg_hexval((unsigned char)next[i + 2]);
+			int v = hi * 16 + lo;
+
+			/* An encoded slash, backslash or control becomes one if anything
+			 * decodes the path again (a proxy, the app's router). */
+			if (hi < 0 || lo < 0 || v < 0x20 || v == 0x7f || v == '\\' ||
+			    (v == '/' && i == 1))
+				return NULL;
+			i += 2;
+		}
+	}
 	return next;
 }
 

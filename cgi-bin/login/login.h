@@ -101,7 +101,8 @@ void login_fail(struct kg_ctx *c, enum login_err e, const char *why);
  * (a local path) or the landing page. tok is NULL for CAS. */
 void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identity *id, const char *kind,
                   const struct login_tokens *tok, const char *next);
-/* next if it is a safe local path ("/x", not "//x"), else NULL. */
+/* next if a browser resolves it to a path on this origin ("/x"; not "//x",
+ * "/\\x", "/\tx", "https:", non-ASCII), else NULL. */
 const char *login_safe_next(const char *next);
 
 /* Set-Cookie line that clears name. */

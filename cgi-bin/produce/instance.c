@@ -287,7 +287,7 @@ bool parse_expire(const char *raw, char out[32])
 
 	if ((n != 14 && n != 17) || strspn(raw, "0123456789") != n ||
 	    sscanf(raw, "%4u%2u%2u%2u%2u%2u", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) != 6 ||
-	    f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+	    !ck_civil_date(f[0], f[1], f[2]) || f[3] > 23 || f[4] > 59 || f[5] > 60)
 		return false;
 	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u+00", f[0], f[1], f[2], f[3], f[4], f[5]);
 	return true;

@@ -21,15 +21,9 @@
 static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
 /* Housekeeping, now and then after an answer: expired nonces, used or
- * expired login states, ended sessions; a bounded amount each time. */
-static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 0,
-	"WITH n AS (DELETE FROM nonce WHERE ctid IN"
-	"   (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)),"
-	" l AS (DELETE FROM login_state WHERE ctid IN"
-	"   (SELECT ctid FROM login_state WHERE expires_at < now() - interval '1 hour' LIMIT 1000)),"
-	" s AS (DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()"
-	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
-	" SELECT 1");
+ * expired login states, ended sessions, inbound calls past their retention;
+ * a bounded amount each time (sql/013). */
+static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 1, "SELECT koogate_prune($1::int)");
 
 void kg_reply(struct kg_ctx *c, enum kg_result res, const char *msg, json_object *extra)
 {
@@ -200,6 +194,8 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	derive_keys();
+	/* What this program never uses is not kept where a bug could read it. */
+	kg_config_drop_secrets(prog->needs_master_key, prog->needs_apig);
 	kg_nonce_init(prog);
 	kg_db_notify_later = true;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
@@ -259,8 +255,13 @@ int kg_main(const struct kg_program *prog)
 			if (kg_db_wrote())
 				kg_audit_flush(true);
 		}
-		if (++served % 256 == 0 && kg_db_ready())
-			(void)kg_db_run(NULL, &q_prune, NULL);
+		if (++served % 256 == 0 && kg_db_ready()) {
+			char days[16];
+			const char *p[1] = { days };
+
+			snprintf(days, sizeof days, "%d", kg_cfg.call_retention_days);
+			(void)kg_db_run(NULL, &q_prune, p);
+		}
 		release_request(&c);
 	}
 	kg_audit_flush(false);

@@ -24,6 +24,7 @@ struct kg_program {
 	enum kg_scheme  family;             /* whose keys sign the answers */
 	bool            needs_master_key;
 	bool            needs_rsa_key;      /* applicationSync decrypts clientSecret */
+	bool            needs_apig;         /* calls Query Order with the APIG AK/SK (produce) */
 	void          (*serve)(struct kg_ctx *c);
 	/* optional: work done after the answer is sent, when follow_up is set */
 	void          (*follow_up)(struct kg_ctx *c);

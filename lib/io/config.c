@@ -29,6 +29,7 @@ static const struct key {
 	{ "nonce_ttl",           K_INT,       O(nonce_ttl),         "120",     2, 86400 },
 	{ "v1_max_age",          K_INT,       O(v1_max_age),        "86400",   0, 31 * 86400 },
 	{ "body_limit",          K_SIZE,      O(body_limit),        "4194304", 1024, 64L << 20 },
+	{ "call_retention_days", K_INT,       O(call_retention_days), "90",    0, 36500 },
 	{ "encrypt_type",        K_INT,       O(encrypt_type),      "1",       1, 2 },
 	{ "provision_mode",      K_PROVISION, O(provision_mode),    "auto",    0, 0 },
 	{ "app_front_end_url",   K_STR,       O(app_front_end_url), "https://app.example.com/?instance={instanceId}", 0, 0 },
@@ -270,4 +271,24 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+static void wipe_str(char **s)
+{
+	if (*s && **s) {
+		ck_memzero(*s, strlen(*s));
+		free(*s);
+		*s = ck_strdup("");
+	}
+}
+
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig)
+{
+	if (!keep_master_key) {
+		ck_memzero(kg_cfg.master_key, sizeof kg_cfg.master_key);
+		kg_cfg.has_master_key = false;
+	}
+	if (!keep_apig)
+		wipe_str(&kg_cfg.apig_sk);
+	wipe_str(&kg_cfg.usage_key);
 }

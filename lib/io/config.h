@@ -23,6 +23,7 @@ struct kg_config {
 	int                nonce_ttl;      /* s */
 	int                v1_max_age;     /* s, 0 = off */
 	size_t             body_limit;     /* bytes */
+	int                call_retention_days; /* inbound_call rows older than this go; 0 = kept */
 	int                encrypt_type;   /* 1 or 2 */
 	enum kg_provision  provision_mode;
 	char              *app_front_end_url;  /* may contain {instanceId} */
@@ -80,5 +81,9 @@ extern struct kg_config kg_cfg;
 /* Loads $KOOGATE_CONFIG (or path if not NULL) into kg_cfg. On failure writes
  * a message into err and returns false. */
 bool kg_config_load(const char *path, char *err, size_t errlen);
+/* Wipes the secrets a program does not use, so that a memory-disclosure bug
+ * in it cannot reveal them: the master key unless keep_master_key, the APIG
+ * secret key unless keep_apig, and the usage push key (only the CLI pushes). */
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig);
 
 #endif

@@ -12,6 +12,8 @@
 //   renewal    D26: access_ttl=1 at the IdP; /koogate/session renews with the (rotating) refresh token;
 //              with the refresh tokens revoked the session ends (401).
 //   idp-error  the IdP's token endpoint answers 500: the callback shows a 5xx page, no session.
+//   redirect   next= with known open-redirect bypass forms (tab, newline, backslash, //, %2F, %5C, schemes,
+//              Unicode slashes), web and workbench: every login ends on this origin's landing page.
 // Each scenario uses a fresh browser context (own cookies) and resets the fake IdP first.
 //
 // Environment: KOOGATE_BASE (http://127.0.0.1:PORT), IDP_BASE (https://127.0.0.1:PORT of
@@ -19,7 +21,7 @@
 // optional: LOGIN_NAME (display name), KOOGATE_TENANT_CODE, LOGOUT_LANDING (where logout must end;
 // default IDP_BASE/_page?name=logged-out), KG_EXPECT_SAMESITE (Lax [default, koogate's
 // cookie_samesite default] | None | Strict), SCENARIOS (comma list, default
-// web,workbench,cas,refused,renewal,idp-error),
+// web,workbench,redirect,cas,refused,renewal,idp-error),
 // DISABLED_USER, DISABLED_PASSWORD, STEP_TIMEOUT_MS (15000), CHROMIUM (/usr/bin/chromium).
 // `node login.mjs --smoke` needs only IDP_BASE, APP_ID, LOGIN_USER, LOGIN_PASSWORD, CALLBACK_PREFIX:
 // it checks the browser and the fake IdP's unified login page without koogate.
@@ -39,7 +41,7 @@ const SHOTS = E.SCREENSHOT_DIR || path.join(path.dirname(new URL(import.meta.url
 const LOGOUT_LANDING = E.LOGOUT_LANDING || `${IDP}/_page?name=logged-out`;
 const SAMESITE = E.KG_EXPECT_SAMESITE || 'Lax';
 const TIMEOUT = Number(E.STEP_TIMEOUT_MS || 15000);
-const SCENARIOS = (E.SCENARIOS || 'web,workbench,cas,refused,renewal,idp-error').split(',').map((s) => s.trim()).filter(Boolean);
+const SCENARIOS = (E.SCENARIOS || 'web,workbench,redirect,cas,refused,renewal,idp-error').split(',').map((s) => s.trim()).filter(Boolean);
 const CHROMIUM = E.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -385,6 +387,43 @@ async function scenarioWorkbench(browser) {
   }
 }
 
+// Known open-redirect bypass forms for next= (WHATWG URL parsing strips tabs and newlines, reads '\' as
+// '/', and a scheme or "//" makes the URL absolute): each must end on this origin's landing page.
+const BYPASS_NEXT = ['/\t/evil.example', '/\n/evil.example', '/\r\n/evil.example', '//evil.example',
+  '/\\evil.example', '\\/evil.example', '/%2F/evil.example', '/%5Cevil.example', '/%09/evil.example',
+  'https://evil.example', 'https:evil.example', 'javascript:alert(1)', '/\uFF0F/evil.example',
+  '\uFF0F\uFF0Fevil.example', '/\u2215evil.example'];
+
+async function scenarioRedirect(browser) {
+  await idp('/_control?reset=1');
+  const sc = await newScenario(browser);
+  const { context, page, log } = sc;
+  try {
+    for (const [i, next] of BYPASS_NEXT.entries()) {
+      const mode = i % 3 === 2 ? 'web' : 'workbench';
+      await step(`redirect: ${mode} login with next=${JSON.stringify(next)} ends on ${KB}`, async () => {
+        log.navs.length = 0;
+        const tenant = mode === 'workbench' ? `&tenant=${encodeURIComponent(TENANT)}` : '';
+        const first = await page.goto(`${KB}/koogate/login?mode=${mode}${tenant}&next=${encodeURIComponent(next)}`, { waitUntil: 'load' });
+        // lighttpd refuses encoded control characters in a URL itself (400): nowhere to go, also safe.
+        if (first && first.status() === 400 && page.url().startsWith(`${KB}/koogate/login`) &&
+            !(await page.content()).includes('Login failed')) return;
+        if (page.url().startsWith(IDP) && await page.$('#login')) {
+          await fillLogin(page, USER, PASSWORD);
+          await submitAndLeaveIdp(page);
+        } else if (page.url().startsWith(IDP)) {
+          await page.waitForURL((u) => !u.href.startsWith(IDP), { timeout: TIMEOUT, waitUntil: 'load' });
+        }
+        const off = log.navs.find((n) => !n.startsWith(KB) && !n.startsWith(IDP));
+        must(!off, `the browser was sent to ${off}`);
+        await landedLoggedIn(page, log);
+      });
+    }
+  } finally {
+    await context.close();
+  }
+}
+
 async function scenarioCas(browser) {
   await idp('/_control?reset=1');
   const sc = await newScenario(browser);
@@ -600,7 +639,7 @@ async function main() {
       await smoke(browser);
     } else {
       const all = { web: scenarioWeb, workbench: scenarioWorkbench, cas: scenarioCas, refused: scenarioRefused,
-        renewal: scenarioRenewal, 'idp-error': scenarioIdpError };
+        renewal: scenarioRenewal, 'idp-error': scenarioIdpError, redirect: scenarioRedirect };
       for (const name of SCENARIOS) {
         if (!all[name]) {
           await step(`scenario ${name}`, () => { throw new Error('unknown scenario'); });

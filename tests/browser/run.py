@@ -3,7 +3,7 @@
 """Set up and run the end-to-end browser login test (tests/browser/login.mjs) against a running koogate
 stack (tools/stack.sh), with the fake tenant IdP (tests/fakes/idp.py).
 
-    tests/browser/run.py --env VAR/stack.env [--scenarios web,workbench,cas,refused,renewal,idp-error] [--no-restart] [-v]
+    tests/browser/run.py --env VAR/stack.env [--scenarios web,workbench,redirect,cas,refused,renewal,idp-error] [--no-restart] [-v]
     tests/browser/run.py --smoke          only the fake IdP and the browser (no koogate needed)
 
 What it does (each step prints `ok setup: ...` or `FAIL setup: ...`):
@@ -307,7 +307,7 @@ def main(argv):
     global passed, failed
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--env", help="stack.env written by tools/stack.sh")
-    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "web,workbench,cas,refused,renewal,idp-error"))
+    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "web,workbench,redirect,cas,refused,renewal,idp-error"))
     ap.add_argument("--no-restart", action="store_true", help="do not restart the stack after writing the configuration")
     ap.add_argument("--smoke", action="store_true", help="fake IdP + browser only")
     ap.add_argument("--workdir", help="default: $KOOGATE_VAR/browser (smoke: a temporary directory)")
