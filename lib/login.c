@@ -669,3 +669,13 @@ void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identit
 	kg_respond_redirect(&c->req, login_safe_next(next) ? next : kg_cfg.login_landing_url, h.p);
 	kbuf_free(&h);
 }
+
+bool login_token_needs_renewal(long left, long lifetime)
+{
+	long margin = lifetime / 5 > 300 ? lifetime / 5 : 300;
+
+	/* an unknown lifetime (0) renews in the last 5 minutes */
+	if (lifetime > 0 && margin > lifetime)
+		margin = lifetime;
+	return left < margin;
+}
