@@ -68,6 +68,8 @@ static const struct key {
 	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
 	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
 	{ "usage_info",          K_INT,       O(usage_info),        "1",       0, 1 },
+	{ "usage_on_demand_products", K_STR,  O(usage_on_demand_products), "", 0, 0 },
+	{ "usage_package_products", K_STR,    O(usage_package_products), "",   0, 0 },
 	{ "worker_command",      K_STR,       O(worker_command),    "",        0, 0 },
 	{ "worker_on_created",   K_STR,       O(worker_on_created), "",        0, 0 },
 	{ "worker_on_renewed",   K_STR,       O(worker_on_renewed), "",        0, 0 },

@@ -80,7 +80,8 @@ for server in $SERVERS; do
     rm -rf "$var"
     STARTED+=("$var")
     t0=$(date +%s)
-    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 2>&1 | tee "$TMP/start-$server.out"; then
+    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 \
+            --set usage_on_demand_products=KGV1ONDEMAND 2>&1 | tee "$TMP/start-$server.out"; then
         :
     fi
     if [ ! -f "$var/stack.env" ]; then

@@ -31,15 +31,15 @@ static struct kg_stmt q_find_v1 = KG_READ_STMT(instance_find_v1, 3,
 	" WHERE generation = 1 AND order_id = $1 AND product_id = $2 AND test_flag = $3::boolean");
 static struct kg_stmt q_app_infos = KG_READ_STMT(instance_app_infos, 1,
 	"SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name,"
-	"       app_password, app_memo, NULL, NULL"
+	"       app_password, app_memo, test_flag, NULL, NULL"
 	" FROM instance WHERE instance_id = ANY ($1::text[])");
-/* With usage_info (D14): the usage recorded so far and the end of its last window. */
-static struct kg_stmt q_app_infos_usage = KG_READ_STMT(instance_app_infos_usage, 1,
+/* With usage_info (D14, sql/014): pay-per-use and package instances' usage. */
+static struct kg_stmt q_app_infos_usage = KG_READ_STMT(instance_app_infos_usage, 4,
 	"SELECT i.instance_id, i.status, i.app_front_end_url, i.app_admin_url, i.app_user_name,"
-	"       i.app_password, i.app_memo, trim_scale(u.total)::text,"
-	"       to_char(u.last_end AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')"
-	" FROM instance i LEFT JOIN LATERAL (SELECT sum(usage_value) AS total, max(end_time) AS last_end"
-	"   FROM usage_record r WHERE r.instance_id = i.instance_id AND r.state <> 'rejected') u ON true"
+	"       i.app_password, i.app_memo, i.test_flag, u.usage_value, u.statistical_time"
+	" FROM instance i LEFT JOIN LATERAL koogate_usage_info(i,"
+	"   string_to_array(regexp_replace($2, '\\s', '', 'g'), ','),"
+	"   string_to_array(regexp_replace($3, '\\s', '', 'g'), ','), $4::int) u ON true"
 	" WHERE i.instance_id = ANY ($1::text[])");
 
 /* {instanceId} in the configured template, percent-encoded. */
@@ -208,13 +208,13 @@ static json_object *entry(const char *id, json_object *app, PGresult *res, int r
 
 	json_object_object_add(e, "instanceId", json_object_new_string(id));
 	json_object_object_add(e, "appInfo", app);
-	if (res && !PQgetisnull(res, row, 7)) {
+	if (res && !PQgetisnull(res, row, 8)) {
 		json_object *u = json_object_new_object();
 
 		/* usageValue is a number with at most 4 decimals (D14) */
-		json_object_object_add(u, "usageValue", json_object_new_double_s(atof(PQgetvalue(res, row, 7)),
-		                                                                  PQgetvalue(res, row, 7)));
-		json_object_object_add(u, "statisticalTime", json_object_new_string(PQgetvalue(res, row, 8)));
+		json_object_object_add(u, "usageValue", json_object_new_double_s(atof(PQgetvalue(res, row, 8)),
+		                                                                  PQgetvalue(res, row, 8)));
+		json_object_object_add(u, "statisticalTime", json_object_new_string(PQgetvalue(res, row, 9)));
 		json_object_object_add(e, "usageInfo", u);
 	}
 	return e;
@@ -224,13 +224,18 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
                                   json_object *info, size_t *known, size_t *pending)
 {
 	struct kbuf arr = { 0 };
-	const char *p[1];
+	char window[16];
+	const char *p[4];
 	PGresult *res;
 	int rows;
 
 	*known = *pending = 0;
 	kg_db_text_array(ids, n, &arr);
+	snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
 	p[0] = arr.p;
+	p[1] = kg_cfg.usage_on_demand_products;
+	p[2] = kg_cfg.usage_package_products;
+	p[3] = window;
 	res = kg_db_exec(kg_cfg.usage_info ? &q_app_infos_usage : &q_app_infos, p);
 	kbuf_free(&arr);
 	if (!res)
@@ -242,7 +247,13 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 		for (int r = 0; r < rows; r++)
 			if (strcmp(PQgetvalue(res, r, 0), ids[i]) == 0)
 				row = r;
-		if (row >= 0) {
+		/* A test request naming a production instance gets the test
+		 * account, never the customer's (D19). */
+		if (row >= 0 && c->test && strcmp(PQgetvalue(res, row, 7), "t") != 0) {
+			(*known)++;
+			kg_log("instance %s: a test request about a production instance; answered with the test account",
+			       ids[i]);
+		} else if (row >= 0) {
 			const char *status = PQgetvalue(res, row, 1);
 			struct kbuf sealed = { 0 }, password = { 0 };
 
