@@ -8,12 +8,17 @@
 #include "db.h"
 #include "log.h"
 
+/* One row: the new instance's id (NULL when nothing was inserted) and the
+ * vendor's capacity refusal (sql/015; NULL when there is room). */
 static struct kg_stmt q_create = KG_STMT(instance_create, 13,
-	"WITH ins AS ("
+	"WITH cap AS (SELECT CASE WHEN $8::boolean THEN NULL"
+	"  ELSE koogate_capacity('new', $2::integer, $3, $4, NULLIF($5, ''), NULL, $1) END AS refusal"
+	"), ins AS ("
 	"  INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id,"
 	"    business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name,"
 	"    app_password, app_memo)"
-	"  VALUES ($1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13)"
+	"  SELECT $1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13"
+	"  FROM cap WHERE refusal IS NULL"
 	"  ON CONFLICT DO NOTHING"
 	"  RETURNING instance_id, order_id, order_line_id, test_flag, status, generation"
 	"), ev AS ("
@@ -22,7 +27,7 @@ static struct kg_stmt q_create = KG_STMT(instance_create, 13,
 	"         jsonb_build_object('generation', generation, 'businessId', $6::text,"
 	"                            'productId', $5::text, 'status', status)"
 	"  FROM ins"
-	") SELECT instance_id FROM ins");
+	") SELECT ins.instance_id, cap.refusal FROM cap LEFT JOIN ins ON true");
 static struct kg_stmt q_find_v2 = KG_READ_STMT(instance_find_v2, 3,
 	"SELECT instance_id FROM instance"
 	" WHERE generation = 2 AND order_id = $1 AND order_line_id = $2 AND test_flag = $3::boolean");
@@ -144,7 +149,13 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 			r = KG_EINTERNAL;
 			break;
 		}
-		if (PQntuples(res) == 1) {
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
+			kg_log("order %s refused by koogate_capacity: %s", o->order_id, PQgetvalue(res, 0, 1));
+			PQclear(res);
+			r = KG_ENORES;
+			break;
+		}
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 			snprintf(id, INSTANCE_ID_MAX + 1, "%s", PQgetvalue(res, 0, 0));
 			*created = true;
 			PQclear(res);
@@ -316,6 +327,8 @@ enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *c
 		r = KG_OK;
 	else if (strcmp(verdict, "unknown") == 0 && c->test)
 		r = KG_OK;
+	else if (strncmp(verdict, "no-capacity", 11) == 0)
+		r = KG_ENORES;      /* the vendor's koogate_capacity said no (sql/015) */
 	else
 		r = KG_ENOINST;
 	if (strcmp(verdict, "ok") != 0)
