@@ -231,7 +231,11 @@ static const struct command commands[] = {
 	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"
 	  "at it); the public key is printed as one line of Base64 (X.509\n"
 	  "SubjectPublicKeyInfo DER), the form the seller console's app credential\n"
-	  "(应用凭证) takes.\n" },
+	  "(应用凭证) takes.\n\n"
+	  "Rotation: make a new pair, list the new file first and the old one after\n"
+	  "it (rsa_private_key = NEW, OLD), restart the web server, then replace the\n"
+	  "public key in the app credential (应用凭证修改). applicationSync tries each\n"
+	  "key and logs which one worked (#1, #2); drop OLD once only #1 is seen.\n" },
 	{ "simulate", cmd_simulate, "simulate lifecycle|kit [--v1] [--test] [--url URL] ...",
 	  "Sends what KooGallery sends, signed as KooGallery signs, to a production\n"
 	  "address (--url, else $KOOGATE_URL), and checks every answer as the seller\n"

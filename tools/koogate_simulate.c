@@ -482,7 +482,7 @@ static int kit_scenario(struct sim *s, const char *instance)
 
 static EVP_PKEY *public_key(const char *file)
 {
-	char err[256];
+	char err[256], first[1024];
 	FILE *f;
 	EVP_PKEY *k = NULL;
 
@@ -503,10 +503,14 @@ static EVP_PKEY *public_key(const char *file)
 		kbuf_free(&der);
 		return k;
 	}
-	/* the public half of rsa_private_key */
+	/* the public half of rsa_private_key: the first file is the key pair
+	 * the app credential holds now */
 	if (!*kg_cfg.rsa_private_key || !kg_rsa_load(kg_cfg.rsa_private_key, err, sizeof err))
 		return NULL;
-	if ((f = fopen(kg_cfg.rsa_private_key, "r"))) {
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(kg_cfg.rsa_private_key, ","), kg_cfg.rsa_private_key);
+	for (char *e = first + strlen(first); e > first && e[-1] == ' '; )
+		*--e = '\0';
+	if ((f = fopen(first, "r"))) {
 		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 		fclose(f);
 	}
