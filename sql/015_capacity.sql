@@ -19,40 +19,27 @@ RETURNS text LANGUAGE sql STABLE AS $$
     SELECT NULL::text;
 $$;
 
--- koogate_upgrade of 002, now asking koogate_capacity before it records a new upgrade.
-CREATE OR REPLACE FUNCTION koogate_upgrade(p_instance text, p_order text, p_line text, p_product text,
+-- koogate_upgrade asks koogate_capacity before it records a new production
+-- upgrade (a repeat stays a success). The recording itself stays 002's
+-- function, renamed; the new one in front of it takes its name and arguments.
+ALTER FUNCTION koogate_upgrade(text, text, text, text, text, text, boolean, boolean)
+    RENAME TO koogate_upgrade_record;
+
+CREATE FUNCTION koogate_upgrade(p_instance text, p_order text, p_line text, p_product text,
                                 p_sku text, p_amount text, p_test boolean, p_fetch boolean)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     l record;
-    recorded integer;
     refusal text;
 BEGIN
     SELECT * INTO l FROM koogate_lock(p_instance, p_test);
-    IF l.verdict <> 'ok' THEN RETURN l.verdict; END IF;
-    IF (l.i).status = 'released' THEN RETURN 'released'; END IF;
-    -- a new production upgrade asks the vendor first; a repeat stays a success
-    IF NOT p_test AND NOT EXISTS (SELECT 1 FROM instance_order WHERE instance_id = p_instance
-           AND order_id = p_order AND order_line_id = COALESCE(p_line, '') AND kind = 'upgrade') THEN
+    IF l.verdict = 'ok' AND (l.i).status <> 'released' AND NOT p_test
+       AND NOT EXISTS (SELECT 1 FROM instance_order WHERE instance_id = p_instance AND order_id = p_order
+                       AND order_line_id = COALESCE(p_line, '') AND kind = 'upgrade') THEN
         refusal := koogate_capacity('upgrade', (l.i).generation, p_order, COALESCE(p_line, ''),
                                     COALESCE(NULLIF(p_product, ''), NULLIF((l.i).product_id, '')),
                                     COALESCE(NULLIF(p_sku, ''), (l.i).sku_code), p_instance);
         IF refusal IS NOT NULL THEN RETURN 'no-capacity: ' || refusal; END IF;
     END IF;
-    INSERT INTO instance_order (instance_id, order_id, order_line_id, kind, product_id, sku_code,
-                                amount, test_flag, fetch_state, fetch_next_at)
-    VALUES (p_instance, p_order, COALESCE(p_line, ''), 'upgrade', NULLIF(p_product, ''),
-            NULLIF(p_sku, ''), NULLIF(p_amount, ''), p_test,
-            CASE WHEN p_fetch THEN 'pending' ELSE 'none' END, CASE WHEN p_fetch THEN now() END)
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS recorded = ROW_COUNT;
-    IF recorded > 0 THEN
-        UPDATE instance SET product_id = COALESCE(NULLIF(p_product, ''), product_id),
-                            sku_code = COALESCE(NULLIF(p_sku, ''), sku_code),
-                            amount = COALESCE(NULLIF(p_amount, ''), amount), updated_at = now()
-         WHERE instance_id = p_instance;
-        PERFORM koogate_event('upgraded', l.i, p_order, p_line,
-            jsonb_build_object('productId', p_product, 'skuCode', p_sku, 'amount', p_amount));
-    END IF;
-    RETURN 'ok';
+    RETURN koogate_upgrade_record(p_instance, p_order, p_line, p_product, p_sku, p_amount, p_test, p_fetch);
 END $$;
