@@ -52,7 +52,7 @@ static const struct section sections[] = {
 
 static void table(struct kbuf *b, const struct section *s)
 {
-	PGresult *res = kg_db_exec(s->stmt, NULL);
+	PGresult *res = kg_db_exec(NULL, s->stmt, NULL);
 	int rows, cols;
 
 	kbuf_printf(b, "<section id=\"%s\"><h2>", s->id);

@@ -7,6 +7,7 @@
 
 #include "koogate.h"
 #include "buf.h"
+#include "codec.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -73,20 +74,10 @@ char *read_file(const char *path, size_t *len)
 	return b.p;
 }
 
-
-/* Numbered migrations: each applied once, in one transaction, recorded with
- * its checksum; an edited applied file stops everything. */
-/* Terminal columns of a UTF-8 string: CJK (3- and 4-byte sequences) is wide. */
+/* Terminal columns of a cell (codec.h). */
 int display_width(const char *s)
 {
-	int w = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c & 0xC0) != 0x80)
-			w += c >= 0xE0 ? 2 : 1;
-	}
-	return w;
+	return (int)kg_utf8_width(s);
 }
 
 void print_cell(const char *v, int width, bool last)
