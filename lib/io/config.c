@@ -66,6 +66,7 @@ static const struct key {
 	{ "usage_key",           K_STR,       O(usage_key),         "",        0, 0 },
 	{ "usage_apig",          K_INT,       O(usage_apig),        "0",       0, 1 },
 	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
+	{ "usage_timeout",       K_INT,       O(usage_timeout),     "10",      1, 120 },
 	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
 	{ "usage_info",          K_INT,       O(usage_info),        "1",       0, 1 },
 	{ "usage_on_demand_products", K_STR,  O(usage_on_demand_products), "", 0, 0 },

@@ -62,6 +62,7 @@ struct kg_config {
 	char              *usage_key;          /* header-signature key; default the first basic key (D9) */
 	int                usage_apig;         /* also APIG-sign the new push (D9) */
 	int                usage_window;       /* s, the metering window of `usage add --at` (D40) */
+	int                usage_timeout;      /* s, for each push request to answer */
 	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
 	int                usage_info;         /* queryInstance reports usageInfo (D14) */
 	char              *usage_on_demand_products; /* product ids billed pay-per-use (until Query Order says) */

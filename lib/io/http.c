@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <curl/curl.h>
 
 static CURL *handle;
@@ -33,6 +34,29 @@ bool kg_url_host(const char *url, char *out, size_t outlen)
 	memcpy(out, h, (size_t)(end - h));
 	out[end - h] = '\0';
 	return true;
+}
+
+/* Whether the connection (with its TLS handshake, for https) was up: only then
+ * can the request have reached the server. A failure before that (DNS, TCP
+ * connect, TLS, or a timeout in any of them) may go to a fallback host; one
+ * after it, a timeout above all, may have been processed and is retried on the
+ * same host (usage-and-open-api.md §2.5.6-7). */
+static bool connected(CURL *h)
+{
+	curl_off_t tcp = 0, tls = 0;
+	long sent = 0;
+	char *scheme = NULL;
+
+	/* Request bytes went out: the connection was up (also when it was reused). */
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+	if (sent > 0)
+		return true;
+	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &tcp);
+	curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls);
+	curl_easy_getinfo(h, CURLINFO_SCHEME, &scheme);
+	if (scheme && strcasecmp(scheme, "https") == 0)
+		return tls > 0;
+	return tcp > 0;
 }
 
 bool kg_http(const char *method, const char *url, const char *const *headers,
@@ -89,9 +113,10 @@ bool kg_http(const char *method, const char *url, const char *const *headers,
 	curl_slist_free_all(list);
 	if (rc != CURLE_OK) {
 		snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(rc));
-		resp->connect_failed = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
-		                       rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
-		                       rc == CURLE_OPERATION_TIMEDOUT;
+		resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+		resp->connect_failed = (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT ||
+		                        rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+		                        rc == CURLE_OPERATION_TIMEDOUT) && !connected(handle);
 		return false;
 	}
 	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &resp->status);

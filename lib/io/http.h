@@ -13,7 +13,10 @@ struct kg_http_response {
 	long        status;          /* 0 when no HTTP answer */
 	struct kbuf body;
 	struct kbuf headers;         /* the response header block, as received */
-	bool        connect_failed;  /* DNS, refused, TLS: the fallback host may help */
+	bool        connect_failed;  /* no connection (DNS, refused, TLS, or a timeout
+	                              * before it was up): the request never left,
+	                              * the fallback host may help */
+	bool        timed_out;       /* the time ran out (before or after connecting) */
 	char        error[256];      /* transport error text, "" when status is set */
 };
 

@@ -1,6 +1,7 @@
 #include "usage.h"
 #include "apig.h"
 #include "canon.h"
+#include "codec.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -15,12 +16,11 @@
 #include <unistd.h>
 
 #define PUSH_ATTEMPTS 6
-#define PUSH_TIMEOUT_MS 10000L
 
 static struct kg_stmt q_expire = KG_STMT(usage_expire, 0,
 	"UPDATE usage_record SET state = 'expired', updated_at = now(),"
 	" last_error = 'window begins more than 21 days ago; KooGallery refuses it (MKT.9004)'"
-	" WHERE state = 'pending' AND begin_time < now() - interval '21 days'"
+	" WHERE state IN ('pending', 'held') AND begin_time < now() - interval '21 days'"   /* held ones can no longer be sent either */
 	" RETURNING instance_id, begin_time");
 static struct kg_stmt q_batch = KG_STMT(usage_batch, 1,
 	"SELECT u.id, u.instance_id, to_char(u.begin_time AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'),"
@@ -28,17 +28,29 @@ static struct kg_stmt q_batch = KG_STMT(usage_batch, 1,
 	"  to_char(u.created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'),"
 	"  trim_scale(u.usage_value)::text, u.relate_pkg_instance, u.metering_sn, i.product_id"
 	" FROM usage_record u JOIN instance i USING (instance_id)"
-	" WHERE u.state = 'pending' AND u.next_at <= now() ORDER BY u.id LIMIT $1::int"
+	" WHERE u.state = 'pending' AND u.next_at <= now() AND u.end_time <= now()"   /* closed windows only (D40) */
+	" ORDER BY u.id LIMIT $1::int"
 	" FOR UPDATE OF u SKIP LOCKED");
-static struct kg_stmt q_done = KG_STMT(usage_done, 4,
+static struct kg_stmt q_done = KG_STMT(usage_done, 5,
 	"UPDATE usage_record SET state = $2, attempts = attempts + 1, last_error = $3, updated_at = now(),"
+	"  held_config = $5,"
 	"  pushed_at = CASE WHEN $2 = 'sent' THEN now() END,"
 	"  next_at = now() + make_interval(secs => $4::int)"
 	" WHERE id = ANY ($1::bigint[])");
 static struct kg_stmt q_left = KG_STMT(usage_left, 0,
-	"SELECT count(*) FROM usage_record WHERE state = 'pending'");
+	"SELECT count(*) FILTER (WHERE state = 'pending' AND end_time <= now()),"
+	" count(*) FILTER (WHERE state = 'pending' AND end_time > now()), count(*) FILTER (WHERE state = 'held')"
+	" FROM usage_record WHERE state IN ('pending', 'held')");
+/* Held records back to pending: all of them ($1 NULL), or those held under
+ * another push configuration than $1; $2: of one instance only. */
+static struct kg_stmt q_requeue = KG_STMT(usage_requeue, 2,
+	"UPDATE usage_record SET state = 'pending', next_at = now(), held_config = NULL, updated_at = now()"
+	" WHERE state = 'held' AND ($1::text IS NULL OR held_config IS DISTINCT FROM $1)"
+	"   AND ($2::text IS NULL OR instance_id = $2)");
 
-enum outcome { SENT, RETRY, PERMANENT };
+/* HELD: refused for the vendor's configuration (key, AK/SK, permission), not
+ * for the records: kept for a person and sent again once it changes. */
+enum outcome { SENT, RETRY, HELD, PERMANENT };
 
 struct batch {
 	int   n;
@@ -94,18 +106,56 @@ static void body_of(json_object **recs, int n, struct kbuf *body)
 	json_object_put(o);
 }
 
-static bool permanent_code(const char *c)
+/* What an answer means for the batch (usage-and-open-api.md §2.4, §2.5.6, §5;
+ * security.md §9 for the API Gateway's own AK/SK refusals). */
+static enum outcome outcome_of(long status, const char *code)
 {
-	static const char *const codes[] = { "MKT.0100", "MKT.0101", "MKT.0199", "MKT.0150", "MKT.0151",
-	                                     "MKT.0154", "MKT.9001", "MKT.9002", "MKT.9003", "MKT.9004",
-	                                     "MKT.9005", NULL };
-	for (const char *const *p = codes; *p; p++)
-		if (strcmp(c, *p) == 0)
-			return true;
-	return false;
+	static const struct { const char *code; enum outcome o; } codes[] = {
+		{ "MKT.0000", SENT }, { "000000", SENT }, { "0", SENT },
+		{ "MKT.0250", RETRY },
+		{ "MKT.0150", HELD }, { "MKT.0151", HELD }, { "MKT.0154", HELD },
+		{ "APIG.0301", HELD }, { "APIG.0303", HELD }, { "APIGW.0301", HELD }, { "APIGW.0303", HELD },
+		{ "MKT.0100", PERMANENT }, { "MKT.0101", PERMANENT }, { "MKT.0199", PERMANENT },
+		{ "MKT.9001", PERMANENT }, { "MKT.9002", PERMANENT }, { "MKT.9003", PERMANENT },
+		{ "MKT.9004", PERMANENT }, { "MKT.9005", PERMANENT },
+	};
+	bool ok = status >= 200 && status < 300, success = !*code;
+
+	for (size_t i = 0; i < sizeof codes / sizeof *codes && !success; i++)
+		if (strcmp(code, codes[i].code) == 0) {
+			if (codes[i].o != SENT)
+				return codes[i].o;
+			success = true;
+		}
+	if (ok && success)
+		return SENT;
+	/* No code that says more: the HTTP status does (401/403 is authentication). */
+	return status == 401 || status == 403 ? HELD : status >= 400 && status < 500 ? PERMANENT : RETRY;
 }
 
-/* One HTTP attempt (with the fallback host on a connection failure). */
+/* A fingerprint of everything the gateway authenticates a push by: held
+ * records are sent again once it changes. 64 bits of a SHA-256, so the stored
+ * value gives nothing away about the keys. */
+static void config_fingerprint(char out[17])
+{
+	struct kbuf b = { 0 }, u = { 0 }, f = { 0 };
+	unsigned char d[KG_SHA256_LEN];
+
+	url_for(false, &u);
+	url_for(true, &f);
+	kbuf_printf(&b, "usage-config\n%s\n%s\n%d\n%s\n%s\n%s\n%s", kg_cfg.usage_api, push_key(),
+	            kg_cfg.usage_apig, kg_cfg.apig_ak, kg_cfg.apig_sk, u.p ? u.p : "", f.p ? f.p : "");
+	kg_sha256(b.p, b.len, d);
+	kg_hex(d, 8, out);
+	kbuf_free(&b);
+	kbuf_free(&u);
+	kbuf_free(&f);
+}
+
+/* One HTTP attempt, with the fallback host when the primary could not be
+ * reached (the request never left). A request that went out and got no answer
+ * in time may have been processed: it is retried on the same host, with
+ * back-off, never sent to the fallback at once (§2.5.6-7). */
 static enum outcome attempt(const struct kbuf *body, char *why, size_t whylen)
 {
 	enum outcome o = RETRY;
@@ -152,7 +202,7 @@ static enum outcome attempt(const struct kbuf *body, char *why, size_t whylen)
 		kbuf_printf(&hh, "Host: %s", host);
 		headers[nh++] = hh.p;
 		headers[nh] = NULL;
-		bool got = kg_http("POST", url.p, headers, body->p, body->len, PUSH_TIMEOUT_MS, &resp);
+		bool got = kg_http("POST", url.p, headers, body->p, body->len, kg_cfg.usage_timeout * 1000L, &resp);
 		if (got) {
 			json_object *j = resp.body.p ? json_tokener_parse(resp.body.p) : NULL, *c = NULL;
 			const char *code = "";
@@ -161,18 +211,15 @@ static enum outcome attempt(const struct kbuf *body, char *why, size_t whylen)
 				code = json_object_get_string(c);
 			/* D37: the raw answer is always logged */
 			kg_log("usage push to %s: HTTP %ld %.300s", host, resp.status, resp.body.p ? resp.body.p : "");
-			if (resp.status >= 200 && resp.status < 300 &&
-			    (!*code || !strcmp(code, "MKT.0000") || !strcmp(code, "000000") || !strcmp(code, "0")))
-				o = SENT;
-			else if (permanent_code(code) || (resp.status >= 400 && resp.status < 500 && strcmp(code, "MKT.0250")))
-				o = PERMANENT;
-			else
-				o = RETRY;
+			o = outcome_of(resp.status, code);
 			if (o != SENT)
 				snprintf(why, whylen, "HTTP %ld %s", resp.status, *code ? code : "(no code)");
 			json_object_put(j);
 		} else {
 			snprintf(why, whylen, "%.100s: %.150s", host, resp.error);
+			if (resp.timed_out && !resp.connect_failed)
+				kg_log("usage push: %s took the request but gave no answer within %d s; retrying there with back-off",
+				       host, kg_cfg.usage_timeout);
 		}
 		bool try_fallback = !got && resp.connect_failed && fb == 0;
 		if (try_fallback)
@@ -212,7 +259,7 @@ static enum outcome send_with_retries(const struct kbuf *body, char *why, size_t
 	return o;
 }
 
-static bool mark(char *const *ids, int n, const char *state, const char *err, int retry_s)
+static bool mark(char *const *ids, int n, const char *state, const char *err, int retry_s, const char *held_config)
 {
 	struct kbuf arr = { 0 };
 	char delay[16];
@@ -220,7 +267,7 @@ static bool mark(char *const *ids, int n, const char *state, const char *err, in
 
 	snprintf(delay, sizeof delay, "%d", retry_s);
 	kg_db_text_array((const char *const *)ids, (size_t)n, &arr);
-	const char *p[4] = { arr.p, state, err, delay };
+	const char *p[5] = { arr.p, state, err, delay, held_config };
 	ok = kg_db_run(NULL, &q_done, p) >= 0;
 	kbuf_free(&arr);
 	return ok;
@@ -237,15 +284,25 @@ static bool push_batch(struct batch *b, struct kg_push_stats *st)
 	o = send_with_retries(&body, why, sizeof why);
 	st->sent += b->n;
 	if (o == SENT) {
-		ok = mark(b->id, b->n, "sent", NULL, 0);
+		ok = mark(b->id, b->n, "sent", NULL, 0, NULL);
 		st->accepted += b->n;
 	} else if (o == RETRY) {
 		kg_log("usage push: %d records deferred: %s", b->n, why);
-		ok = mark(b->id, b->n, "pending", why, 300);
+		ok = mark(b->id, b->n, "pending", why, 300, NULL);
 		st->deferred += b->n;
+	} else if (o == HELD) {
+		/* The whole batch: the refusal is about the configuration, not a record. */
+		char fp[17];
+
+		config_fingerprint(fp);
+		kg_log("usage push: %d records held for a person: the gateway refused the push configuration (%s);"
+		       " fix usage_key (or apig_ak/apig_sk, the app's permissions), then push again, or run koogate usage requeue",
+		       b->n, why);
+		ok = mark(b->id, b->n, "held", why, 0, fp);
+		st->held += b->n;
 	} else if (b->n == 1) {
 		kg_log("usage push: record %s rejected: %s", b->id[0], why);
-		ok = mark(b->id, 1, "rejected", why, 0);
+		ok = mark(b->id, 1, "rejected", why, 0, NULL);
 		st->rejected++;
 	} else {
 		/* A permanent refusal of a batch: resend one by one to find the faulty records. */
@@ -283,6 +340,10 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 	PGresult *res;
 
 	memset(st, 0, sizeof *st);
+	if ((st->requeued = kg_usage_requeue(false, NULL)) < 0)
+		return false;
+	if (st->requeued)
+		kg_log("usage push: %ld held records queued again: the push configuration changed", st->requeued);
 	if ((res = kg_db_exec(NULL, &q_expire, NULL))) {
 		for (int r = 0; r < PQntuples(res); r++)
 			kg_log("usage: instance %s window %s is more than 21 days old; refused locally (MKT.9004)",
@@ -326,17 +387,33 @@ bool kg_usage_push(long max, bool progress, struct kg_push_stats *st)
 		if (progress)
 			printf("batch %ld: %d records (accepted %ld, rejected %ld, deferred %ld so far)\n",
 			       st->batches, b.n, st->accepted, st->rejected, st->deferred);
-		if (st->deferred)
+		if (st->deferred || st->held)
 			break;          /* the marketplace is not taking records now: stop this run */
 	}
 	return true;
 }
 
-long kg_usage_left(void)
+bool kg_usage_left(struct kg_usage_backlog *b)
 {
 	PGresult *res = kg_db_exec(NULL, &q_left, NULL);
-	long n = res ? atol(PQgetvalue(res, 0, 0)) : -1;
 
+	if (!res)
+		return false;
+	b->due = atol(PQgetvalue(res, 0, 0));
+	b->open = atol(PQgetvalue(res, 0, 1));
+	b->held = atol(PQgetvalue(res, 0, 2));
 	PQclear(res);
-	return n;
+	return true;
+}
+
+long kg_usage_requeue(bool all, const char *instance)
+{
+	char fp[17];
+	const char *p[2] = { NULL, instance };
+
+	if (!all) {
+		config_fingerprint(fp);
+		p[0] = fp;
+	}
+	return kg_db_run(NULL, &q_requeue, p);
 }

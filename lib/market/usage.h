@@ -14,14 +14,28 @@
 
 struct kg_push_stats {
 	long batches, sent, accepted, rejected, expired, deferred;
+	long held;          /* refused for the configuration, kept for a person */
+	long requeued;      /* held records queued again: the configuration changed */
 };
 
-/* Pushes due records until none is left or max records were handled.
+/* Records not sent: pending in closed windows (due), pending in windows that
+ * have not closed yet (open), and held for a person. */
+struct kg_usage_backlog {
+	long due, open, held;
+};
+
+/* Pushes due records (pending, in closed windows) until none is left or max
+ * records were handled. Held records whose push configuration has changed go
+ * back to pending first.
  * progress: print a line per batch to stdout. Returns false on a database
  * failure. */
 bool kg_usage_push(long max, bool progress, struct kg_push_stats *st);
-/* Records still pending, -1 on a database failure. */
-long kg_usage_left(void);
+/* The backlog; false on a database failure. */
+bool kg_usage_left(struct kg_usage_backlog *b);
+/* Held records back to pending (instance: NULL for all): every one (all), or
+ * those held under another push configuration than the current one. Returns
+ * how many, -1 on a database failure. */
+long kg_usage_requeue(bool all, const char *instance);
 /* Builds the signed header values of the new push for body (tests use it
  * with fixed ts and nonce). */
 void kg_usage_signature(const char *key, const char *ts, const char *nonce, const char *body, size_t n,
