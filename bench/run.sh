@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # bench/run.sh — what `make bench` runs after the build: throughput and latency of koogate against a
 # dedicated stack, as ratios to the hello-world FastCGI ceiling behind the same Apache + mod_fcgid.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* status: a read-only page for the on-call person — instances by state,
  * tenants, the last inbound calls with their verdicts, failing events and the
  * usage backlog. Access is restricted by the web server (HTTP authentication

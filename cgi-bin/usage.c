@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* usage: records pay-per-use usage for apps that do not talk to PostgreSQL.
  * Authenticated with the bearer token usage_token (closed when it is empty).
  *   POST /koogate/usage  Authorization: Bearer T

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tests/run.sh — what `make test` runs after the build:
 #   1. the C unit tests (`make unit`);
 #   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>
 #      (tools/stack.sh start, with usage_info = 1), a second "variant" node of the same server on the
 #      same database in var/test-<server>-variant (basic key `xxxxxxx`, v1_max_age = 0, usage_info = 0:
 #      the published V1-A request of security.md §11 verifies there), the data fixtures
-#      (tests/fixture_runner.py --variant-env), stack stop.
+#      (tests/fixture_runner.py --variant-env), stack stop;
+#   3. ... the installed koogate (tests/install/run.sh: make install DESTDIR=<tmp>, HTTPS Apache), ...
 # Stacks are always stopped on exit. On failures the web server's error log tail is printed.
 # Ends with one overall line "N passed, N failed"; exit status 0 only if nothing failed.
 #
@@ -191,6 +193,13 @@ make --no-print-directory valgrind "${MAKE_ARGS[@]}" 2>&1 | tee "$TMP/valgrind.o
 rc=${PIPESTATUS[0]}
 printf '%s passed, %s failed\n' "$(grep -c '^ok valgrind' "$TMP/valgrind.out")" "$(grep -c '^FAIL valgrind' "$TMP/valgrind.out")" >>"$TMP/valgrind.out"
 tally "valgrind" "$TMP/valgrind.out" "$rc"
+
+# ---------------------------------------------------------------- 3c. the installed koogate
+# make install DESTDIR=<tmp>, Apache over HTTPS from the installed files, the README's deploying steps,
+# the simulator, the status page, log reopening, make uninstall (tests/install/run.sh).
+section "installed (make install DESTDIR, HTTPS; tests/install)"
+tests/install/run.sh 2>&1 | tee "$TMP/install.out"
+tally "install" "$TMP/install.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- 4. faults and two web nodes
 section "faults and two nodes (tests/faults)"

@@ -1,9 +1,13 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: the operator's command. Subcommands are a table; each has its
  * own help text. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "koogate.h"
 #include "buf.h"
@@ -72,6 +76,34 @@ char *read_file(const char *path, size_t *len)
 		kbuf_reserve(&b, 0);
 	*len = b.len;
 	return b.p;
+}
+
+
+/* Where the migrations are: $KOOGATE_SQL_DIR, else share/koogate/sql next to
+ * the installed binary (PREFIX/bin/koogate; this also holds under DESTDIR),
+ * else the source tree the binary was built in. */
+const char *sql_dir(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("KOOGATE_SQL_DIR");
+	struct stat st;
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof path - 1);
+	if (n > 0) {
+		path[n] = '\0';
+		if ((slash = strrchr(path, '/'))) {
+			*slash = '\0';
+			if ((size_t)snprintf(slash, sizeof path - (size_t)(slash - path),
+			                     "/../share/koogate/sql") < sizeof path - (size_t)(slash - path) &&
+			    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				return path;
+		}
+	}
+	return KG_SQL_DIR;
 }
 
 /* Terminal columns of a cell (codec.h). */
@@ -166,7 +198,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "migrate", cmd_migrate, "migrate [--sql DIR]",
-	  "Applies the numbered SQL migrations in DIR (default: the build's sql/ folder)\n"
+	  "Applies the numbered SQL migrations in DIR (default: $KOOGATE_SQL_DIR, else\n"
+	  "PREFIX/share/koogate/sql of the installed koogate, else the source tree's sql/)\n"
 	  "to the database named by the configuration's db key. Each file runs once,\n"
 	  "in its own transaction, and is recorded in schema_migrations with its\n"
 	  "SHA-256; an applied file that was edited later stops the run.\n" },
@@ -274,7 +307,8 @@ static int cmd_help(int argc, char **argv)
 			printf("usage: koogate %s\n\n%s", commands[i].synopsis, commands[i].help);
 			return 0;
 		}
-	printf("usage: koogate COMMAND [ARGS]\n\nThe configuration file is read from $KOOGATE_CONFIG.\n\nCommands:\n");
+	printf("usage: koogate COMMAND [ARGS]\n       koogate --version | --help | help COMMAND\n\n"
+	       "The configuration file is read from $KOOGATE_CONFIG (koogate.conf(5)).\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %s\n", commands[i].synopsis);
 	return argc > 1 ? 1 : 0;
@@ -284,6 +318,12 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return cmd_help(1, argv);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("koogate %s\n", KG_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(commands[i].name, argv[1]) != 0)
 			continue;

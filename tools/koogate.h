@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate, the operator's command: what the subcommand files share. */
 #ifndef KOOGATE_H
 #define KOOGATE_H
@@ -21,6 +22,7 @@ bool load_config(void);
  * prints the error's primary message and returns NULL on failure. */
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
+const char *sql_dir(void);
 void print_rows(PGresult *res, bool json);
 PGconn *connect_db(void);
 

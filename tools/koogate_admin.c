@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: migrations, keys, usage and orders. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@ static int name_cmp(const void *a, const void *b)
  * its checksum; an edited applied file stops everything. */
 int cmd_migrate(int argc, char **argv)
 {
-	const char *dir = KG_SQL_DIR;
+	const char *dir = sql_dir();
 	char *names[512];
 	size_t n = 0, applied = 0;
 	struct dirent *e;
@@ -348,7 +349,7 @@ int cmd_status(int argc, char **argv)
 	}
 	db = kg_db_conn();
 	printf("database: ok (%s)\n", PQdb(db));
-	if ((d = opendir(KG_SQL_DIR))) {
+	if ((d = opendir(sql_dir()))) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql"))
 				files++;
@@ -356,7 +357,7 @@ int cmd_status(int argc, char **argv)
 	}
 	if ((res = exec_ok(db, "SELECT count(*) FROM schema_migrations", 0, NULL))) {
 		int applied = atoi(PQgetvalue(res, 0, 0));
-		printf("migrations: %d applied, %d in %s%s\n", applied, files, KG_SQL_DIR,
+		printf("migrations: %d applied, %d in %s%s\n", applied, files, sql_dir(),
 		       applied < files ? " (run koogate migrate)" : "");
 		rc |= applied < files;
 		PQclear(res);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: inspecting instances and tenants, and the provisioning hand-off. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate simulate: the seller console's debugging tool on the vendor's desk.
  * It sends what KooGallery sends, signed as KooGallery signs (V2 basic, V1
  * basic, Kit V2 and V1), to any production URL, and checks each answer as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* applicationSync (kit-interfaces.md §6): the tenant's OAuth client. The
  * clientSecret arrives RSA-OAEP encrypted with our public key (D7) and is
  * stored sealed under the master key. Keyed by (instanceId, tenantId, appId). */

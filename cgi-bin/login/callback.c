@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* callback: the OAuth redirect target (login.md §4). Exchanges the one-time
  * code with the tenant's own client credentials, reads userinfo, checks the
  * user and starts the local session.

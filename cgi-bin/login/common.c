@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "login.h"
 #include "apig.h"
 #include "ck.h"

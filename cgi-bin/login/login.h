@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Buyer login (login.md): tenant lookup, the OAuth token and userinfo
  * calls, CAS ticket validation, the local-user check and sessions. The
  * login programs in cgi-bin/ are thin steps over this module. */

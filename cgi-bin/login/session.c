@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* session: who is logged in, for the vendor's app (JSON) or as a small page
  * (?view=page). Renews the access token server-side when it is close to
  * expiry (D26); a failed renewal ends the session.

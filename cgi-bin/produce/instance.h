@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The instance store shared by the activities of both generations. */
 #ifndef INSTANCE_H
 #define INSTANCE_H

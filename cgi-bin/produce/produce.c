@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* produce: authentication per generation, then dispatch by activity. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "app.h"
 #include "audit.h"
 #include "config.h"
@@ -101,12 +102,18 @@ static void release_request(struct kg_ctx *c)
 		kbuf_free(&c->req.body);
 }
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reopen_log;
 
 static void on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_log = 1;
 }
 
 /* Waits for the next request. Queued audit rows are written when none comes
@@ -125,6 +132,12 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		if (stopping) {
 			kg_audit_flush(false);
 			return false;
+		}
+		/* logrotate moved log_file away and sent SIGHUP: follow the name. */
+		if (reopen_log) {
+			reopen_log = 0;
+			if (*kg_cfg.log_file && !kg_log_open(kg_cfg.log_file))
+				kg_log("log_file %s cannot be reopened; logging to the old file", kg_cfg.log_file);
 		}
 		FD_ZERO(&in);
 		FD_SET(0, &in);         /* the FastCGI listening socket */
@@ -169,15 +182,11 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	/* Servers that do not keep the programs' stderr (lighttpd) get a file. */
-	if (*kg_cfg.log_file) {
-		int fd = open(kg_cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-		if (fd < 0 || dup2(fd, 2) < 0) {
-			kg_log("configuration error: log_file %s cannot be opened", kg_cfg.log_file);
-			return 1;
-		}
-		close(fd);
+	if (*kg_cfg.log_file && !kg_log_open(kg_cfg.log_file)) {
+		kg_log("configuration error: log_file %s cannot be opened", kg_cfg.log_file);
+		return 1;
 	}
+	kg_log("starting, koogate %s", KG_VERSION);
 	if (prog->family == KG_SCHEME_KIT && kg_cfg.kit_keys.n == 0) {
 		kg_log("configuration error: kit_keys is empty; %s needs the Kit access key", prog->name);
 		return 1;
@@ -199,9 +208,12 @@ int kg_main(const struct kg_program *prog)
 	}
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGHUP);
 	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_term }, NULL);
+	sigaction(SIGHUP, &(struct sigaction){ .sa_handler = on_hup }, NULL);
 	sigprocmask(SIG_BLOCK, &term, &waiting_mask);
 	sigdelset(&waiting_mask, SIGTERM);
+	sigdelset(&waiting_mask, SIGHUP);
 	while (next_request(&f, &waiting_mask)) {
 		char method[16], remote[64];
 		double ms;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The FastCGI backend every program shares (after lighttpd's backend
  * module): start-up order, the accept loop, signed replies, refusals and the
  * request log. Authentication (auth.h), the nonce claim (nonce.h) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The audit rows (inbound_call, sql/010): one per call, queued as a JSON
  * array and written with the process's next nonce claim, or on their own
  * when the process is idle, the queue full or its oldest row too old. */

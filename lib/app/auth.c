@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "auth.h"
 #include "app.h"
 #include "canon.h"

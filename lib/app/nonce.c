@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "nonce.h"
 #include "app.h"
 #include "audit.h"

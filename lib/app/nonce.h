@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The nonce claim (D2): a V2 nonce is claimed in PostgreSQL, once per key
  * family, in the same round trip as the handler's first statement when that
  * one only reads (db.h, the prelude), and settled before any answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "ck.h"
 
 #include <stdio.h>

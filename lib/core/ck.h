@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Checked helpers (after lighttpd's ck_*): allocation that cannot return NULL,
  * constant-time comparison, strict number parsing. */
 #ifndef KG_CK_H

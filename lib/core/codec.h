@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Text codecs: hex, Base64, URL decoding. Decoders are strict about what they
  * accept and never read past the given length. */
 #ifndef KG_CODEC_H

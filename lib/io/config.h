@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One configuration file (path in $KOOGATE_CONFIG), each key overridable by
  * the environment as KOOGATE_<KEY> (upper case). Loaded and checked once at
  * start-up; a bad file is a clear error, never a crash at the first request. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Cryptography: HMAC/SHA helpers, the appInfo AES-CBC scheme with the Java
  * SHA1PRNG key derivation (security.md §7), the OS CSPRNG, and sealing of
  * secrets at rest (AES-256-GCM under the master key). */

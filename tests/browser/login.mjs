@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // End-to-end login test of koogate in a real headless browser (Debian's /usr/bin/chromium driven by
 // playwright-core; no browser download). Scenarios (login.md §3-§10):
 //   web        /koogate/login -> unified login page (fake) -> /koogate/callback -> landing page;

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Set up and run the end-to-end browser login test (tests/browser/login.mjs) against a running koogate
 stack (tools/stack.sh), with the fake tenant IdP (tests/fakes/idp.py).
 

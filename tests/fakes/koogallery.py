@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A fake of KooGallery's open API gateway for the test stack (Python standard
 library only, independent of koogate's C code).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Fault-injection tests for koogate (issue "Prove it"); normally run by tests/faults/run.sh.
 
     faults.py --build DIR --var-a DIR --var-b DIR [--only 1,2,3,4,5] [-v]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tests/faults/run.sh — fault-injection tests (issue "Prove it"): PostgreSQL stopped and restarted,
 # FastCGI processes killed with SIGKILL mid-request, concurrent duplicates, bad transport input, two
 # web nodes on one database. See tests/faults/README.md.

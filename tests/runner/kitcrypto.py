@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Kit fixture helpers (kit_*.json): RSA-OAEP by the `openssl pkeyutl` command line with the stack's
 public key, generated authSync users, and V1 Kit tokens strung the ways of the D13 fallbacks. The RSA-1
 vectors of security.md §11 check the OAEP command line in the self-test (kit_rsa_selftest)."""

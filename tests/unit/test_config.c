@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Configuration loading (config.h) with temporary files. Each test runs in
  * its own process (unit.h), so setenv and kg_cfg do not leak between tests. */
 #include "unit.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/fake.sh — sourced by tools/stack.sh: the fake KooGallery gateway (tests/fakes/koogallery.py)
 # and its throwaway test CA in $VAR/fake.

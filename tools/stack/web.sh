@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/web.sh — sourced by tools/stack.sh: Apache + mod_fcgid and lighttpd + mod_fastcgi with the
 # FastCGI programs of tools/stack/programs, and stopping them (and any leftovers of this stack).
