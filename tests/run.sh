@@ -82,7 +82,8 @@ for server in $SERVERS; do
     rm -rf "$var"
     STARTED+=("$var")
     t0=$(date +%s)
-    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 2>&1 | tee "$TMP/start-$server.out"; then
+    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 \
+            --set usage_on_demand_products=KGV1ONDEMAND 2>&1 | tee "$TMP/start-$server.out"; then
         :
     fi
     if [ ! -f "$var/stack.env" ]; then
@@ -100,8 +101,14 @@ for server in $SERVERS; do
     rm -rf "$variant"
     STARTED+=("$variant")
     VARIANT_ARGS=()
+    # The variant is half-way through a rotation of the app credential's key pair: a new key first, the
+    # main node's key second (kit_key_rotation.json).
+    rotated="$var/rsa_rotated.pem"
+    "$BUILD/koogate" keygen --out "$rotated" >/dev/null 2>&1 && chgrp --reference="$var/koogate.conf" "$rotated" &&
+        chmod 0640 "$rotated"
     if tools/stack.sh start --server "$server" --var "$variant" --build "$BUILD" --db-from "$var" \
-            --set basic_keys=xxxxxxx --set v1_max_age=0 --set usage_info=0 >"$TMP/start-$server-variant.out" 2>&1; then
+            --set basic_keys=xxxxxxx --set v1_max_age=0 --set usage_info=0 \
+            --set "rsa_private_key=$rotated, $var/rsa_private_key.pem" >"$TMP/start-$server-variant.out" 2>&1; then
         VARIANT_ARGS=(--variant-env "$variant/stack.env")
     else
         echo "FAIL $server: the variant node did not start (its fixtures are skipped)"

@@ -176,7 +176,8 @@ int cmd_keygen(int argc, char **argv)
 	fclose(f);
 	len = i2d_PUBKEY(key, &der);
 	kg_b64_put(&b64, der, (size_t)len);
-	printf("# private key (keep it here; set rsa_private_key = %s):\n", o[0].value);
+	printf("# private key (keep it here; set rsa_private_key = %s, or while rotating\n"
+	       "# rsa_private_key = %s, <the old file>):\n", o[0].value, o[0].value);
 	printf("# public key for the app credential (RSA %d, X.509 SubjectPublicKeyInfo, Base64):\n%s\n", bits, b64.p);
 	OPENSSL_free(der);
 	kbuf_free(&b64);

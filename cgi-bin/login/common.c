@@ -458,16 +458,24 @@ enum login_err login_check_user(const struct login_tenant *t, struct login_ident
 	return r;
 }
 
+/* A SameSite=None cookie lives in the workbench's cross-site iframe, where
+ * browsers that block third-party cookies keep it only when Partitioned
+ * (CHIPS: stored per top-level site); others ignore the attribute. */
+static const char *cookie_partition(void)
+{
+	return strcmp(kg_cfg.cookie_samesite, "None") == 0 ? "; Partitioned" : "";
+}
+
 void login_cookie_set(struct kbuf *headers, const char *name, const char *value, int max_age)
 {
-	kbuf_printf(headers, "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s\r\n",
-	            name, value, max_age, kg_cfg.cookie_samesite);
+	kbuf_printf(headers, "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s%s\r\n",
+	            name, value, max_age, kg_cfg.cookie_samesite, cookie_partition());
 }
 
 void login_cookie_clear(struct kbuf *headers, const char *name)
 {
-	kbuf_printf(headers, "Set-Cookie: %s=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=%s\r\n",
-	            name, kg_cfg.cookie_samesite);
+	kbuf_printf(headers, "Set-Cookie: %s=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=%s%s\r\n",
+	            name, kg_cfg.cookie_samesite, cookie_partition());
 }
 
 const char *login_page_headers(struct kbuf *b)
@@ -698,4 +706,14 @@ void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identit
 	c->verdict = KG_V_OK;
 	kg_respond_redirect(&c->req, login_safe_next(next) ? next : kg_cfg.login_landing_url, h.p);
 	kbuf_free(&h);
+}
+
+bool login_token_needs_renewal(long left, long lifetime)
+{
+	long margin = lifetime / 5 > 300 ? lifetime / 5 : 300;
+
+	/* an unknown lifetime (0) renews in the last 5 minutes */
+	if (lifetime > 0 && margin > lifetime)
+		margin = lifetime;
+	return left < margin;
 }

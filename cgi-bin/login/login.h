@@ -86,6 +86,9 @@ struct login_session {
 };
 /* The valid session of this request's cookie (and counts it as activity). */
 bool login_session_get(const struct kg_req *r, struct login_session *s);
+/* D26: renew when less than 5 minutes or 20 % of the lifetime is left,
+ * whichever comes first (the larger margin, at most the lifetime). */
+bool login_token_needs_renewal(long left, long lifetime);
 bool login_session_store_tokens(const struct login_session *s, const struct login_tokens *tok);
 void login_session_end(const char *id_hash);
 void login_session_free(struct login_session *s);

@@ -67,6 +67,8 @@ struct kg_config {
 	int                usage_timeout;      /* s, for each push request to answer */
 	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
 	int                usage_info;         /* queryInstance reports usageInfo (D14) */
+	char              *usage_on_demand_products; /* product ids billed pay-per-use (until Query Order says) */
+	char              *usage_package_products;   /* product ids that are pay-per-use packages */
 	/* koogate worker: the vendor's commands, per event kind */
 	char              *worker_command;      /* for every kind without its own */
 	char              *worker_on_created, *worker_on_renewed, *worker_on_frozen, *worker_on_unfrozen,

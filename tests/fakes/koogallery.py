@@ -68,7 +68,7 @@ def canonical_request(method, path, query, headers, signed, body):
 def order_for(order_id, line_id):
     """The recorded answer, re-keyed; words in the orderId pick the charging mode (ONETIME, ONDEMAND;
     otherwise PERIOD, yearly, or monthly with MONTH), an upgraded SKU (CHANGE, UPGRADE) and a buyer
-    e-mail address (EMAIL; the recorded answer has none)."""
+    e-mail address (EMAIL; the recorded answer has none). ONDEMANDPKG: a pay-per-use package."""
     doc = json.loads(json.dumps(RECORDED))
     info = doc["orderInfo"]
     info["orderId"] = order_id
@@ -76,6 +76,9 @@ def order_for(order_id, line_id):
     line["orderLineId"] = line_id or f"{order_id}-000001"
     if "ONETIME" in order_id:
         line["chargingMode"] = "ONE_TIME"
+        line.pop("expireTime", None)
+    elif "ONDEMANDPKG" in order_id:     # the package's mode is not published (D49); koogate matches PACKAGE
+        line["chargingMode"] = "ON_DEMAND_PACKAGE"
         line.pop("expireTime", None)
     elif "ONDEMAND" in order_id:
         line["chargingMode"] = "ON_DEMAND"

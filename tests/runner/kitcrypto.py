@@ -52,8 +52,9 @@ def _kit_oaep_opts(mgf):
 
 
 def kit_rsa_public_key(ctx):
-    """Path of a PEM file with the public half of the stack's rsa_private_key."""
-    val = ctx.config.get("rsa_private_key")
+    """Path of a PEM file with the public half of the stack's rsa_private_key (the first of a list: the key
+    the app credential holds now)."""
+    val = (ctx.config.get("rsa_private_key") or "").split(",")[0].strip()
     if not val:
         raise FixtureError("rsa_private_key is not set in %s" % ctx.config_path)
     tag = "public:" + val
