@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* status: a read-only page for the on-call person — instances by state,
  * tenants, the last inbound calls with their verdicts, failing events and the
  * usage backlog. Access is restricted by the web server (HTTP authentication
@@ -31,16 +32,16 @@ static struct kg_stmt q_tenants = KG_STMT(status_tenants, 0,
 static struct kg_stmt q_calls = KG_STMT(status_calls, 0,
 	"SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program, COALESCE(activity, '') AS activity,"
 	" http_status AS http, COALESCE(result_code, '') AS result, verdict, round(duration_ms::numeric, 1) AS ms,"
-	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, COALESCE(probe, '') AS probe"
-	" FROM inbound_call ORDER BY id DESC LIMIT 30");
+	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, COALESCE(probe, '') AS probe, calls"
+	" FROM inbound_call ORDER BY at DESC, id DESC LIMIT 30");
 /* Calls marked as probes (koogate simulate, health checks) fail on purpose:
  * they are listed apart from the failures a person must look at. */
 #define CALL_ROW "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program," \
 	" COALESCE(activity, '') AS activity, http_status AS http, COALESCE(result_code, '') AS result, verdict," \
 	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, COALESCE(probe, '') AS probe" \
 	" FROM inbound_call WHERE (result_code IS DISTINCT FROM '000000' OR http_status <> 200) AND probe IS "
-static struct kg_stmt q_failures = KG_STMT(status_failures, 0, CALL_ROW "NULL ORDER BY id DESC LIMIT 20");
-static struct kg_stmt q_probes = KG_STMT(status_probes, 0, CALL_ROW "NOT NULL ORDER BY id DESC LIMIT 20");
+static struct kg_stmt q_failures = KG_STMT(status_failures, 0, CALL_ROW "NULL ORDER BY at DESC, id DESC LIMIT 20");
+static struct kg_stmt q_probes = KG_STMT(status_probes, 0, CALL_ROW "NOT NULL ORDER BY at DESC, id DESC LIMIT 20");
 static struct kg_stmt q_events = KG_STMT(status_events, 0,
 	"SELECT id, kind, COALESCE(instance_id, '') AS instance, attempts, COALESCE(last_error, '') AS last_error,"
 	" to_char(next_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS next_try_utc"

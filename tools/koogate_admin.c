@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: migrations, keys, usage and orders. */
 #include <ctype.h>
 #include <dirent.h>
@@ -31,7 +32,7 @@ static int name_cmp(const void *a, const void *b)
  * its checksum; an edited applied file stops everything. */
 int cmd_migrate(int argc, char **argv)
 {
-	const char *dir = KG_SQL_DIR;
+	const char *dir = sql_dir();
 	char *names[512];
 	size_t n = 0, applied = 0;
 	struct dirent *e;
@@ -178,7 +179,8 @@ int cmd_keygen(int argc, char **argv)
 	fclose(f);
 	len = i2d_PUBKEY(key, &der);
 	kg_b64_put(&b64, der, (size_t)len);
-	printf("# private key (keep it here; set rsa_private_key = %s):\n", o[0].value);
+	printf("# private key (keep it here; set rsa_private_key = %s, or while rotating\n"
+	       "# rsa_private_key = %s, <the old file>):\n", o[0].value, o[0].value);
 	printf("# public key for the app credential (RSA %d, X.509 SubjectPublicKeyInfo, Base64):\n%s\n", bits, b64.p);
 	OPENSSL_free(der);
 	kbuf_free(&b64);
@@ -237,6 +239,10 @@ int cmd_usage(int argc, char **argv)
 				                " 2026-11-30T13:10:00+08:00\n", o[i].name, o[i].value);
 				return 2;
 			}
+		if (!ck_finite_number(o[7].value)) {
+			fprintf(stderr, "koogate: --value must be a finite decimal number\n");
+			return 2;
+		}
 		db = connect_db();
 		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
 		/* The window (--at: the configured window, default hourly, UTC,
@@ -257,7 +263,9 @@ int cmd_usage(int argc, char **argv)
 		if (!res)
 			return 1;
 		if (!PQgetisnull(res, 0, 2)) {
-			fprintf(stderr, "koogate: usage add: %s; nothing recorded\n", PQgetvalue(res, 0, 2));
+			fputs("koogate: usage add: ", stderr);
+			put_text(stderr, PQgetvalue(res, 0, 2));     /* it quotes the id as given */
+			fputs("; nothing recorded\n", stderr);
 			PQclear(res);
 			return 1;
 		}
@@ -270,7 +278,9 @@ int cmd_usage(int argc, char **argv)
 			const char *state = PQresultErrorField(add, PG_DIAG_SQLSTATE);
 			const char *msg = PQresultErrorField(add, PG_DIAG_MESSAGE_PRIMARY);
 
-			fprintf(stderr, "koogate: usage add: %s\n", msg ? msg : PQerrorMessage(db));
+			fputs("koogate: usage add: ", stderr);
+			put_text(stderr, msg ? msg : PQerrorMessage(db));
+			fputc('\n', stderr);
 			if (state && !strcmp(state, "23505"))
 				fprintf(stderr, "koogate: to replace a value not yet pushed, run the same command with --correct\n");
 			PQclear(add);
@@ -407,7 +417,7 @@ int cmd_status(int argc, char **argv)
 	}
 	db = kg_db_conn();
 	printf("database: ok (%s)\n", PQdb(db));
-	if ((d = opendir(KG_SQL_DIR))) {
+	if ((d = opendir(sql_dir()))) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql"))
 				files++;
@@ -415,7 +425,7 @@ int cmd_status(int argc, char **argv)
 	}
 	if ((res = exec_ok(db, "SELECT count(*) FROM schema_migrations", 0, NULL))) {
 		int applied = atoi(PQgetvalue(res, 0, 0));
-		printf("migrations: %d applied, %d in %s%s\n", applied, files, KG_SQL_DIR,
+		printf("migrations: %d applied, %d in %s%s\n", applied, files, sql_dir(),
 		       applied < files ? " (run koogate migrate)" : "");
 		rc |= applied < files;
 		PQclear(res);
@@ -429,11 +439,11 @@ int cmd_status(int argc, char **argv)
 		" (SELECT count(*) FROM usage_record WHERE state IN ('rejected', 'expired')),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'pending'),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'failed'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NULL AND " CALL_FAILED "),"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours'),"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NULL AND " CALL_FAILED "),"
 		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL),"
 		" (SELECT count(*) FROM usage_record WHERE state = 'held'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NOT NULL)", 0, NULL);
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours' AND probe IS NOT NULL)", 0, NULL);
 	if (res) {
 		printf("instances: %s\n", PQgetisnull(res, 0, 0) ? "none" : PQgetvalue(res, 0, 0));
 		printf("tenants: %s bound\n", PQgetvalue(res, 0, 9));
@@ -453,11 +463,11 @@ int cmd_status(int argc, char **argv)
 	}
 	/* Probes (koogate simulate, health checks) fail on purpose: apart. */
 	static const struct { const char *title, *sql; } lists[] = {
-		{ "last inbound calls", CALL_COLUMNS ", round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance,"
-		  " COALESCE(probe, '') AS probe FROM inbound_call ORDER BY id DESC LIMIT 10" },
-		{ "last failures", CALL_COLUMNS " FROM inbound_call WHERE probe IS NULL AND " CALL_FAILED " ORDER BY id DESC LIMIT 10" },
-		{ "last probe calls that did not succeed (expected: not faults)", CALL_COLUMNS ", probe FROM inbound_call"
-		  " WHERE probe IS NOT NULL AND " CALL_FAILED " ORDER BY id DESC LIMIT 10" },
+		{ "last inbound calls", CALL_COLUMNS ", round(duration_ms::numeric, 1) AS ms, calls, COALESCE(instance_id, '') AS instance,"
+		  " COALESCE(probe, '') AS probe FROM inbound_call ORDER BY at DESC, id DESC LIMIT 10" },
+		{ "last failures", CALL_COLUMNS ", calls FROM inbound_call WHERE probe IS NULL AND " CALL_FAILED " ORDER BY at DESC, id DESC LIMIT 10" },
+		{ "last probe calls that did not succeed (expected: not faults)", CALL_COLUMNS ", probe, calls FROM inbound_call"
+		  " WHERE probe IS NOT NULL AND " CALL_FAILED " ORDER BY at DESC, id DESC LIMIT 10" },
 	};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		printf("\n%s:\n", lists[i].title);
