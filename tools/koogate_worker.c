@@ -273,8 +273,11 @@ int cmd_worker(int argc, char **argv)
 			if (o[0].set)
 				return 1;
 			kg_db_close();
-			sleep((unsigned)wait_s);     /* the database is away: back off, then catch up */
-			wait_s = wait_s < 30 ? wait_s * 2 : 30;
+			/* The database is away: back off, then catch up. At most 4 s
+			 * apart: a failed attempt costs a refused connect, and after a
+			 * failover the new primary should be found within a poll. */
+			sleep((unsigned)wait_s);
+			wait_s = wait_s < 4 ? wait_s * 2 : 4;
 			continue;
 		}
 		listening = kg_db_generation();
