@@ -3,6 +3,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,14 +174,66 @@ static PGresult *checked(PGresult *res, const struct kg_stmt *st)
 	return NULL;
 }
 
+/* PQexecPrepared (or PQexec of sql) with a deadline. statement_timeout does
+ * not cover a commit's wait for a synchronous standby (PostgreSQL disarms it
+ * before committing), so with the standby gone a write would wait for ever.
+ * Past db_timeout plus a margin the statement is cancelled; a cancelled
+ * commit wait comes back as a success with a WARNING (note_notice), other
+ * statements as an error. No answer even then: the connection is dropped. */
+static PGresult *exec_bounded(const struct kg_stmt *st, const char *const *params, const char *sql)
+{
+	double deadline = kg_mono_ms() + kg_cfg.db_timeout * 1000.0 + 500;
+	bool cancelled = false;
+	PGresult *last = NULL, *r;
+
+	warned = false;
+	if (!(sql ? PQsendQuery(conn, sql) : PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0)))
+		return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
+	for (;;) {
+		while (PQisBusy(conn)) {
+			struct pollfd p = { PQsocket(conn), POLLIN, 0 };
+			double left = deadline - kg_mono_ms();
+
+			if (left <= 0 && cancelled) {
+				kg_log("database error in %s: no answer after a cancel; dropping the connection",
+				       sql ? sql : st->name);
+				PQclear(last);
+				drop();
+				return NULL;
+			}
+			if (left <= 0) {
+				PGcancel *c = PQgetCancel(conn);
+				char err[128];
+
+				if (c && !PQcancel(c, err, sizeof err))
+					kg_log("database: cancelling %s failed: %s", sql ? sql : st->name, err);
+				PQfreeCancel(c);
+				cancelled = true;
+				deadline = kg_mono_ms() + 1000;
+				continue;
+			}
+			if (poll(&p, 1, (int)left + 1) < 0 && errno != EINTR)
+				break;
+			if (!PQconsumeInput(conn))
+				break;
+		}
+		if (!(r = PQgetResult(conn)))
+			break;
+		PQclear(last);
+		last = r;
+	}
+	return last ? last : PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
+}
+
 static PGresult *run(struct kg_stmt *st, const char *const *params)
 {
 	PGresult *res;
 
 	if (!kg_db_ready() || !prepared(st))
 		return NULL;
-	warned = false;
-	res = checked(PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0), st);
+	if (!(res = exec_bounded(st, params, NULL)))
+		return NULL;
+	res = checked(res, st);
 	if (res && !st->reads_only && !st->bookkeeping)
 		wrote = true;
 	return res;
@@ -306,8 +359,8 @@ static bool simple(const char *sql)
 
 	if (!kg_db_ready())
 		return false;
-	warned = false;
-	res = PQexec(conn, sql);
+	if (!(res = exec_bounded(NULL, NULL, sql)))
+		return false;
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_failure(res, sql);

@@ -20,7 +20,9 @@ Bounded load of signed newInstance / queryInstance / Kit authSync calls on both 
     and caught up on the events of the failover; `koogate usage push` and `koogate orders fetch`
     work against the new primary;
   * the old primary, rejoined as a standby of the new one with pg_rewind, takes none of koogate's
-    writes (they go on to the new primary; a read-write session cannot be opened on it).
+    writes (they go on to the new primary; a read-write session cannot be opened on it);
+  * with the synchronous standby gone, a newInstance whose commit was only local (statement_timeout
+    cancelled the wait for the standby; PostgreSQL's WARNING) is answered 000005, not 000000.
 
 Every check prints `ok ...` or `FAIL ...`; the last line is `N passed, N failed`. Loopback only;
 every wait and loop is bounded.
@@ -392,13 +394,16 @@ def failover(args, root, p1, p2, A, B, worker, timings):
     # The worker: still alive, re-LISTENing on the new primary, caught up.
     R.check("the worker is still running", worker.poll() is None, "exited with %s" % worker.poll())
     # An event whose delivery was under way when the primary died keeps its lease (worker_timeout + 30 s)
-    # and is delivered again after it, with the same idempotencyKey: at most one (one worker).
-    pending = lambda: p2.sql("SELECT count(*) FILTER (WHERE attempts = 0 OR next_at <= now()) || ' '"  # noqa: E731
-                             " || count(*) FROM event WHERE delivered_at IS NULL").split()
+    # and is delivered again after it, with the same idempotencyKey: at most one (one worker). The later
+    # events of its instance wait for it (one instance's events are delivered in order).
+    pending = lambda: p2.sql(  # noqa: E731
+        "SELECT count(*) FILTER (WHERE e.next_at <= now() AND NOT EXISTS (SELECT 1 FROM event l"
+        "  WHERE l.delivered_at IS NULL AND l.instance_id = e.instance_id AND l.id < e.id))"
+        " || ' ' || count(*) FILTER (WHERE e.next_at > now()) FROM event e WHERE e.delivered_at IS NULL").split()
     t0 = time.monotonic()
     R.check("the worker caught up on every event of the failover (at most one left in its delivery lease)",
             wait_for(lambda: pending()[0] == "0" and int(pending()[1]) <= 1, 30),
-            "%s events due and undelivered after 30 s" % pending()[0],
+            "due and undelivered, leased: %s after 30 s" % pending(),
             "%.1f s after the load; %s in a lease" % (time.monotonic() - t0, pending()[1]))
     fast = []
     for i in range(3):
@@ -452,6 +457,27 @@ def failover(args, root, p1, p2, A, B, worker, timings):
         R.check("%s: it was written to the new primary" % n.name,
                 p2.sql("SELECT count(*) FROM instance WHERE order_line_id = '%s'" % line) == "1",
                 "not on pg2")
+    # Synchronous replication with its standby gone: a commit waits until statement_timeout cancels
+    # the wait; PostgreSQL then keeps the local commit and says so in a WARNING. That is not an
+    # acknowledged write (a failover now would lose it): the answer must be 000005, and the
+    # marketplace's retry, once a standby confirms again, answers the same instance.
+    # (A standby name that is not connected stands for the standby that went away.)
+    p2.sql("ALTER SYSTEM SET synchronous_standby_names = 'gone'", db="postgres")
+    p2.sql("SELECT pg_reload_conf()", db="postgres")
+    time.sleep(0.5)
+    line = "FOUNCONF-000001"
+    r = F.v2_call(A, F.new_instance_body("FOUNCONF", line), timeout=10)
+    F.expect_code("newInstance whose commit no synchronous standby confirmed is answered 000005", A, r, "000005",
+                  max_s=4.0)
+    R.check("(it is committed locally, unconfirmed)", p2.sql("SELECT count(*) FROM instance WHERE order_line_id"
+                                                            " = '%s'" % line) == "1", "not on pg2")
+    p2.sql("ALTER SYSTEM SET synchronous_standby_names = 'pg1'", db="postgres")
+    p2.sql("SELECT pg_reload_conf()", db="postgres")
+    R.check("the old primary streams from the new one as its synchronous standby", wait_for(lambda: p2.sql(
+        "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg1'", db="postgres") == "sync", 40),
+        "pg1 is not a synchronous standby of pg2 after 40 s")
+    r = F.v2_call(A, F.new_instance_body("FOUNCONF", line), timeout=10)
+    F.expect_code("the marketplace's retry, with a synchronous standby back, answers 000000", A, r, "000000")
     return 0
 
 
