@@ -431,6 +431,9 @@ def failover(args, root, p1, p2, A, B, worker, timings):
 
     # The old primary comes back, rejoined as a standby of the new one (pg_rewind).
     t = time.monotonic()
+    # pg_rewind reads the source's timeline from its control file, which the promotion's checkpoint
+    # updates only when it ends (it is spread out): without this it may find "no rewind required".
+    p2.sql("CHECKPOINT", db="postgres")
     as_pg([BIN + "/pg_rewind", "-D", p1.data, "--source-server",
            "host=127.0.0.1 port=%d user=postgres dbname=postgres" % p2.port], timeout=120)
     p1.write_conf(primary=p2)
