@@ -17,10 +17,17 @@ import re
 import subprocess
 import sys
 
-PROGRAMS = {"produce", "hello", "tenantSync", "applicationSync", "authSync", "singleOrgSync", "allOrgSync",
-            "login", "callback", "session", "logout", "cas-login", "cas-callback", "usage"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+
+
+def stack_programs():
+    """The FastCGI programs of a stack: the first word of each line of tools/stack/programs."""
+    with open(os.path.join(REPO, "tools", "stack", "programs"), encoding="utf-8") as f:
+        return {line.split()[0] for line in f if line.strip() and not line.lstrip().startswith("#")}
+
+
+PROGRAMS = stack_programs()
 
 
 def read(path, mode="r"):

@@ -39,7 +39,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "sign.h"
 
 /* ------------------------------------------------------------------ options */
@@ -184,55 +184,6 @@ static uint64_t hpct(const struct hist *h, double p)
 }
 
 /* ------------------------------------------------------------------ requests */
-struct buf {
-	char  *p;
-	size_t len, cap;
-};
-
-static void breserve(struct buf *b, size_t extra)
-{
-	if (b->len + extra + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 1024;
-
-		while (c < b->len + extra + 1)
-			c *= 2;
-		if (!(b->p = realloc(b->p, c))) {
-			perror("realloc");
-			exit(1);
-		}
-		b->cap = c;
-	}
-}
-
-static void bput(struct buf *b, const char *s, size_t n)
-{
-	breserve(b, n);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void bputs(struct buf *b, const char *s)
-{
-	bput(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3)))
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	breserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 static char run_tag[9];          /* random per run: orderIds and user names never repeat */
 static uint64_t seq;             /* requests generated so far */
 static char **codes;
@@ -247,47 +198,47 @@ static void fresh_nonce_ts(char nonce[33], char ts[24])
 	snprintf(ts, 24, "%lld", (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
 }
 
-static void post_v2(struct buf *out, const struct buf *body)
+static void post_v2(struct kbuf *out, const struct kbuf *body)
 {
 	char nonce[33], ts[24], sig[65];
 
 	fresh_nonce_ts(nonce, ts);
 	/* the body is compact with sorted top-level keys: it is its canonical form */
 	kg_sign_v2_basic(opt.basic_key, nonce, ts, body->p, body->len, sig);
-	bprintf(out, "POST /saasproduce?signature=%s&timestamp=%s&nonce=%s HTTP/1.1\r\n"
+	kbuf_printf(out, "POST /saasproduce?signature=%s&timestamp=%s&nonce=%s HTTP/1.1\r\n"
 	        "Host: %s:%d\r\nUser-Agent: koogate-bench\r\n"
 	        "Content-Type: application/json;charset=utf8\r\nContent-Length: %zu\r\n\r\n",
 	        sig, ts, nonce, opt.host, opt.port, body->len);
-	bput(out, body->p, body->len);
+	kbuf_put(out, body->p, body->len);
 }
 
 /* Returns false when no request can be made (login codes exhausted). */
-static bool make_request(struct buf *out)
+static bool make_request(struct kbuf *out)
 {
-	static struct buf body;
+	static struct kbuf body;
 	uint64_t n = seq++;
 
-	out->len = 0;
-	body.len = 0;
+	kbuf_reset(out);
+	kbuf_reset(&body);
 	switch (opt.kind) {
 	case K_HELLO:
-		bprintf(out, "GET /hello HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: koogate-bench\r\n\r\n",
+		kbuf_printf(out, "GET /hello HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: koogate-bench\r\n\r\n",
 		        opt.host, opt.port);
 		return true;
 	case K_QUERY: {
 		long start = (long)(rnd() % (uint64_t)opt.ids_count);
 
-		bputs(&body, "{\"activity\":\"queryInstance\",\"instanceId\":\"");
+		kbuf_puts(&body, "{\"activity\":\"queryInstance\",\"instanceId\":\"");
 		for (int i = 0; i < opt.ids_per_req; i++)
-			bprintf(&body, "%s%s%07ld", i ? "," : "", opt.ids_prefix, (start + i) % opt.ids_count);
-		bputs(&body, "\",\"testFlag\":\"0\"}");
+			kbuf_printf(&body, "%s%s%07ld", i ? "," : "", opt.ids_prefix, (start + i) % opt.ids_count);
+		kbuf_puts(&body, "\",\"testFlag\":\"0\"}");
 		post_v2(out, &body);
 		return true;
 	}
 	case K_NEW: {
 		uint64_t a = rnd(), b = rnd();
 
-		bprintf(&body, "{\"activity\":\"newInstance\","
+		kbuf_printf(&body, "{\"activity\":\"newInstance\","
 		        "\"businessId\":\"%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-8%03" PRIx64 "-%012" PRIx64 "\","
 		        "\"orderId\":\"CSB%s%010" PRIu64 "\",\"orderLineId\":\"CSB%s%010" PRIu64 "-000001\","
 		        "\"testFlag\":\"0\"}",
@@ -299,28 +250,28 @@ static bool make_request(struct buf *out)
 	case K_AUTHSYNC: {
 		char nonce[33], ts[24], sig[65];
 
-		bprintf(&body, "{\"appId\":\"%s\",\"flag\":1,\"instanceId\":\"%s\",\"tenantId\":\"%s\","
+		kbuf_printf(&body, "{\"appId\":\"%s\",\"flag\":1,\"instanceId\":\"%s\",\"tenantId\":\"%s\","
 		        "\"testFlag\":0,\"userList\":[", opt.app, opt.instance, opt.tenant);
 		for (int i = 0; i < opt.users; i++)
-			bprintf(&body, "%s{\"userName\":\"u%s%" PRIu64 "x%d\",\"name\":\"Bench User %d\","
+			kbuf_printf(&body, "%s{\"userName\":\"u%s%" PRIu64 "x%d\",\"name\":\"Bench User %d\","
 			        "\"orgCode\":\"10000\",\"role\":\"user\",\"enable\":\"true\","
 			        "\"mobile\":\"138%08d\",\"email\":\"user%d@example.com\"}",
 			        i ? "," : "", run_tag, n, i, i, i, i);
-		bputs(&body, "]}");
+		kbuf_puts(&body, "]}");
 		fresh_nonce_ts(nonce, ts);
 		kg_sign_kit(opt.kit_key, nonce, ts, body.p, body.len, sig);
-		bprintf(out, "POST /saasproduce/produceAPI/v2/authSync HTTP/1.1\r\n"
+		kbuf_printf(out, "POST /saasproduce/produceAPI/v2/authSync HTTP/1.1\r\n"
 		        "Host: %s:%d\r\nUser-Agent: koogate-bench\r\n"
 		        "Content-Type: application/json;charset=utf8\r\nContent-Length: %zu\r\n"
 		        "x-sign: %s\r\nx-timestamp: %s\r\nx-nonce: %s\r\n\r\n",
 		        opt.host, opt.port, body.len, sig, ts, nonce);
-		bput(out, body.p, body.len);
+		kbuf_put(out, body.p, body.len);
 		return true;
 	}
 	case K_LOGIN:
 		if (next_code >= ncodes)
 			return false;
-		bprintf(out, "GET /koogate/callback?code=%s&tenant=%s HTTP/1.1\r\nHost: %s:%d\r\n"
+		kbuf_printf(out, "GET /koogate/callback?code=%s&tenant=%s HTTP/1.1\r\nHost: %s:%d\r\n"
 		        "User-Agent: koogate-bench\r\n\r\n", codes[next_code++], opt.tenant, opt.host, opt.port);
 		return true;
 	}
@@ -333,7 +284,7 @@ enum cstate { C_DOWN, C_CONNECTING, C_IDLE, C_BUSY };
 struct conn {
 	int         fd;
 	enum cstate st;
-	struct buf  w, r;
+	struct kbuf  w, r;
 	size_t      woff;
 	int64_t     t_due;        /* latency is measured from here */
 	int64_t     t_sent;
@@ -657,7 +608,7 @@ static void on_readable(struct conn *c)
 	for (;;) {
 		ssize_t n;
 
-		breserve(&c->r, 16384);
+		kbuf_reserve(&c->r, 16384);
 		n = read(c->fd, c->r.p + c->r.len, c->r.cap - c->r.len - 1);
 		if (n > 0) {
 			c->r.len += (size_t)n;
@@ -724,14 +675,29 @@ static void check_timeouts(int64_t now)
 
 /* ------------------------------------------------------------------ CPU per component */
 /* With --cpu-var: CPU time (utime + stime) used inside the measured window by the processes of
- * the stack in DIR: apache (apache2 started with DIR/httpd.conf), fcgi:<program> (processes whose
- * environment holds KOOGATE_CONFIG=DIR/koogate.conf), postgres (working directory DIR/pg), fakes
- * (--cpu-pids), and the machine as a whole from /proc/stat. Processes that exit inside the window
+ * the stack in DIR: apache (apache2 started with DIR/httpd.conf), fcgi:<program> (a program of
+ * tools/stack/programs whose environment holds KOOGATE_CONFIG=DIR/koogate.conf), postgres
+ * (working directory DIR/pg), fakes (--cpu-pids), and the machine as a whole from /proc/stat. Processes that exit inside the window
  * are missed; processes that start inside it count from their start. */
 #define MAXCOMP 24
-static const char *const programs[] = { "produce", "hello", "tenantSync", "applicationSync", "authSync",
-	"singleOrgSync", "allOrgSync", "login", "callback", "session", "logout", "cas-login",
-	"cas-callback", "usage", NULL };
+#define MAXPROG 32
+static char programs[MAXPROG][64];   /* the first word of each line of tools/stack/programs */
+static int nprograms;
+
+static void load_programs(void)
+{
+	FILE *f = fopen(KG_PROGRAMS_FILE, "r");
+	char line[256], name[64];
+
+	if (!f) {
+		perror(KG_PROGRAMS_FILE);
+		exit(2);
+	}
+	while (fgets(line, sizeof line, f) && nprograms < MAXPROG)
+		if (sscanf(line, " %63s", name) == 1 && name[0] != '#')
+			memcpy(programs[nprograms++], name, sizeof name);
+	fclose(f);
+}
 
 struct pcpu { int pid, comp; long long ticks; };
 struct cpusnap {
@@ -815,7 +781,7 @@ static void cpu_snapshot(struct cpusnap *s)
 		snprintf(path, sizeof path, "/proc/%d/comm", pid);
 		if (comp < 0 && slurp(path, comm, sizeof comm) > 0) {
 			comm[strcspn(comm, "\n")] = '\0';
-			for (int i = 0; programs[i] && comp < 0; i++) {
+			for (int i = 0; i < nprograms && comp < 0; i++) {
 				if (strcmp(comm, programs[i]))
 					continue;
 				snprintf(path, sizeof path, "/proc/%d/environ", pid);
@@ -969,6 +935,8 @@ int main(int argc, char **argv)
 	}
 	if (!url || sscanf(url, "http://%63[^:/]:%d", opt.host, &opt.port) != 2)
 		usage();
+	if (opt.cpu_var)
+		load_programs();
 	if (!opt.basic_key)
 		opt.basic_key = getenv("KOOGATE_BASIC_KEY");
 	if (!opt.kit_key)

@@ -142,10 +142,13 @@ for server in $SERVERS; do
     echo "($server: $(( $(date +%s) - t0 )) s)"
 done
 
-# ---------------------------------------------------------------- 3. the fake IdP checks itself
+# ---------------------------------------------------------------- 3. the fake IdP and the fixture runner check themselves
 section "fake identity provider self-test"
 python3 tests/fakes/idp.py --selftest 2>&1 | tee "$TMP/idp-selftest.out"
 tally "idp-selftest" "$TMP/idp-selftest.out" "${PIPESTATUS[0]}"
+section "fixture runner self-test (tests/runner/test_runner.py)"
+python3 tests/runner/test_runner.py 2>&1 | tee "$TMP/runner-selftest.out"
+tally "runner-selftest" "$TMP/runner-selftest.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- 3b. sanitizers and valgrind
 # The whole fixture suite against the ASan/UBSan build under the real Apache: zero reports allowed.

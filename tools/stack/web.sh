@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# tools/stack/web.sh — sourced by tools/stack.sh: Apache + mod_fcgid and lighttpd + mod_fastcgi with the
+# FastCGI programs of tools/stack/programs, and stopping them (and any leftovers of this stack).
+
+# Pids of web server processes started with this stack's config file.
+server_pids() {
+    local pid args
+    ps -eo pid=,args= 2>/dev/null | while read -r pid args; do
+        [ "$pid" = "$$" ] && continue
+        case "$args " in
+            *apache2*" -f $VAR/httpd.conf "*|*lighttpd*" -f $VAR/lighttpd.conf "*) echo "$pid" ;;
+        esac
+    done
+    return 0
+}
+# Pids of koogate FastCGI programs that belong to this stack (KOOGATE_CONFIG=$CONF in their environment).
+program_pids() {
+    local pid comm
+    ps -eo pid=,comm= 2>/dev/null | while read -r pid comm; do
+        case " ${PROGRAM_NAMES[*]} " in *" $comm "*) ;; *) continue ;; esac
+        { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qxF "KOOGATE_CONFIG=$CONF" && echo "$pid"
+    done
+    return 0
+}
+
+stop_apache() {
+    local cmd=()
+    [ -f "$VAR/httpd.conf" ] && cmd=(apache2 -f "$VAR/httpd.conf" -k stop)
+    stop_pidfile apache "$VAR/apache/httpd.pid" apache2 20 ${cmd[@]+"${cmd[@]}"}
+}
+stop_lighttpd() { stop_pidfile lighttpd "$VAR/lighttpd/lighttpd.pid" lighttpd 20; }
+
+stop_web() {
+    stop_apache
+    stop_lighttpd
+    local left
+    left=$(server_pids | tr '\n' ' ')
+    if [ -n "${left// /}" ]; then note "terminating leftover web server processes: $left"; terminate $left; fi
+    left=$(program_pids | tr '\n' ' ')
+    if [ -n "${left// /}" ]; then note "terminating leftover FastCGI programs: $left"; terminate $left; fi
+    rm -f "$VAR/apache/fcgid/"*.sock 2>/dev/null || true
+    rm -f "$VAR/lighttpd/sock/"*.sock* 2>/dev/null || true
+}
+
+apache_moddir() {
+    local d
+    for d in /usr/lib/apache2/modules /usr/lib64/httpd/modules /usr/lib/httpd/modules; do
+        [ -f "$d/mod_mpm_event.so" ] && { echo "$d"; return; }
+    done
+    die "Apache modules directory not found; run tools/deps.sh"
+}
+
+start_apache() {
+    command -v apache2 >/dev/null || die "apache2 not found; run tools/deps.sh"
+    local moddir ug=""
+    moddir=$(apache_moddir)
+    [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir; install libapache2-mod-fcgid"
+    [ "$IS_ROOT" = 1 ] && ug=$(printf 'User %s\nGroup %s' "$WEB_USER" "$WEB_GROUP")
+    mkdir -p "$VAR/apache/run" "$VAR/apache/fcgid" "$VAR/apache/htdocs"
+    chmod 0755 "$VAR/apache" "$VAR/apache/run" "$VAR/apache/htdocs"
+    rm -rf "${VAR:?}/apache/fcgid/"* "$VAR/apache/run/"*
+    if [ "$IS_ROOT" = 1 ]; then chown "$WEB_USER:$WEB_GROUP" "$VAR/apache/fcgid"; fi
+    chmod 0750 "$VAR/apache/fcgid"
+    render "$REPO/apache-conf/httpd-standalone.conf.in" "$VAR/httpd.conf" \
+        "VAR=$VAR" "PORT=$WEB_PORT" "BUILD=$BUILD" "CONFIG=$CONF" "REPO=$REPO" \
+        "APACHE_MODDIR=$moddir" "USER_GROUP=$ug"
+    apache2 -f "$VAR/httpd.conf" -t >"$LOGDIR/apache-configtest.log" 2>&1 \
+        || { cat "$LOGDIR/apache-configtest.log" >&2; die "apache configuration test failed ($VAR/httpd.conf)"; }
+    apache2 -f "$VAR/httpd.conf" -k start \
+        || { tail -n 20 "$LOGDIR/apache-error.log" >&2 2>/dev/null; die "apache did not start"; }
+    ERROR_LOG="$LOGDIR/apache-error.log"
+    PIDFILE="$VAR/apache/httpd.pid"
+}
+
+start_lighttpd() {
+    command -v lighttpd >/dev/null || die "lighttpd not found; run tools/deps.sh"
+    local ug="" kit="" login="" hello="" name procs=${KOOGATE_FCGI_PROCS:-4}
+    [ "$IS_ROOT" = 1 ] && ug=$(printf 'server.username  = "%s"\nserver.groupname = "%s"' "$WEB_USER" "$WEB_GROUP")
+    mkdir -p "$VAR/lighttpd/sock" "$VAR/lighttpd/tmp" "$VAR/lighttpd/htdocs"
+    chmod 0755 "$VAR/lighttpd" "$VAR/lighttpd/htdocs"
+    rm -rf "${VAR:?}/lighttpd/sock/"* "$VAR/lighttpd/tmp/"*
+    # lighttpd opens the program's directory (to chdir there) after dropping privileges.
+    if [ "$IS_ROOT" = 1 ] && ! runuser -u "$WEB_USER" -- test -r "$BUILD"; then
+        note "making $BUILD readable for $WEB_USER (o+rx); lighttpd opens the programs' directory"
+        chmod o+rx "$BUILD"
+    fi
+    # lighttpd opens its logs after dropping privileges.
+    touch "$LOGDIR/lighttpd-error.log" "$LOGDIR/lighttpd-access.log"
+    if [ "$IS_ROOT" = 1 ]; then
+        chown "$WEB_USER:$WEB_GROUP" "$VAR/lighttpd/sock" "$VAR/lighttpd/tmp" \
+            "$LOGDIR/lighttpd-error.log" "$LOGDIR/lighttpd-access.log"
+    fi
+    chmod 0750 "$VAR/lighttpd/sock" "$VAR/lighttpd/tmp"
+    fcgi_block() {  # fcgi_block URL-KEY PROGRAM
+        printf '    fastcgi.server = ( "%s" => ((\n' "$1"
+        printf '        "bin-path"        => "%s",\n' "$BUILD/$2"
+        printf '        "socket"          => "%s",\n' "$VAR/lighttpd/sock/$2.sock"
+        printf '        "check-local"     => "disable",\n'
+        printf '        "max-procs"       => %s,\n' "$3"
+        # GNUTLS_NO_IMPLICIT_INIT: as in apache-conf/koogate.conf and lighttpd.conf.in.
+        printf '        "bin-environment" => ( "KOOGATE_CONFIG" => "%s", "KOOGATE_LOG_FILE" => "%s", "GNUTLS_NO_IMPLICIT_INIT" => "1" ),\n' \
+            "$CONF" "$LOGDIR/lighttpd-error.log"
+        printf '        "bin-copy-environment" => ( "PATH", "TZ", "LANG" ),\n'
+        printf '    )) )\n'
+    }
+    for name in "${KIT_NAMES[@]}"; do
+        [ -x "$BUILD/$name" ] || continue
+        kit+=$(printf '$HTTP["url"] =~ "^/saasproduce/produceAPI/(v2/)?%s$" {\n%s\n}\nelse ' "$name" "$(fcgi_block "/saasproduce" "$name" 2)")
+    done
+    for name in "${KOOGATE_NAMES[@]}"; do
+        [ -x "$BUILD/$name" ] || continue
+        login+=$(printf '$HTTP["url"] == "/koogate/%s" {\n%s\n}\n' "$name" "$(fcgi_block "/koogate/$name" "$name" 2)")
+        login+=$'\n'
+    done
+    if [ -x "$BUILD/hello" ]; then
+        hello=$(printf '$HTTP["url"] == "/hello" {\n%s\n}' "$(fcgi_block "/hello" hello "$procs")")
+    fi
+    render "$REPO/apache-conf/lighttpd.conf.in" "$VAR/lighttpd.conf" \
+        "VAR=$VAR" "PORT=$WEB_PORT" "BUILD=$BUILD" "CONFIG=$CONF" "REPO=$REPO" \
+        "USER_GROUP=$ug" "KIT_ROUTES=$kit" "LOGIN_ROUTES=$login" "HELLO_ROUTE=$hello" "FCGI_PROCS=$procs"
+    lighttpd -tt -f "$VAR/lighttpd.conf" >"$LOGDIR/lighttpd-configtest.log" 2>&1 \
+        || { cat "$LOGDIR/lighttpd-configtest.log" >&2; die "lighttpd configuration test failed ($VAR/lighttpd.conf)"; }
+    lighttpd -f "$VAR/lighttpd.conf" \
+        || { tail -n 20 "$LOGDIR/lighttpd-error.log" >&2 2>/dev/null; die "lighttpd did not start"; }
+    ERROR_LOG="$LOGDIR/lighttpd-error.log"
+    PIDFILE="$VAR/lighttpd/lighttpd.pid"
+}
