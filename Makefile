@@ -6,29 +6,37 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-fo
 OPT     ?= -O2 -g
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -Ilib -DKG_SQL_DIR='"$(CURDIR)/sql"'
+# lib/ in layers, bottom up (README "Layout"); program families keep what only they share.
+LIB_DIRS    := lib/core lib/proto lib/io lib/app lib/market
+FAMILY_DIRS := cgi-bin/login cgi-bin/kit
+FAMILY_LIB  := cgi-bin/login/common.c cgi-bin/kit/kit.c
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) $(addprefix -I,$(LIB_DIRS) $(FAMILY_DIRS)) \
+           -DKG_SQL_DIR='"$(CURDIR)/sql"'
 LDLIBS  += $(PKGLIBS)
 B       ?= build
 
-LIB_SRC  := $(wildcard lib/*.c)
-LIB_OBJ  := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
-CGI_SRC  := $(wildcard cgi-bin/*.c)
+LIB_SRC  := $(wildcard $(addsuffix /*.c,$(LIB_DIRS))) $(FAMILY_LIB)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CGI_SRC  := $(filter-out $(FAMILY_LIB),$(wildcard cgi-bin/*.c $(addsuffix /*.c,$(FAMILY_DIRS))))
 # produce is one program built from several sources (one per activity).
 PRODUCE_SRC := $(wildcard cgi-bin/produce/*.c)
-CGI_BIN  := $(CGI_SRC:cgi-bin/%.c=$(B)/%) $(if $(PRODUCE_SRC),$(B)/produce)
+CGI_BIN  := $(addprefix $(B)/,$(notdir $(CGI_SRC:.c=))) $(if $(PRODUCE_SRC),$(B)/produce)
 TOOL_BIN := $(B)/koogate
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
-HDRS     := $(wildcard lib/*.h)
+HDRS     := $(wildcard $(addsuffix /*.h,$(LIB_DIRS) $(FAMILY_DIRS)))
 
 .PHONY: all deps run stop test unit valgrind fixtures migrate sanitize fuzz bench clean
 all: $(CGI_BIN) $(TOOL_BIN) $(B)/hello
 
-$(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(B)/libkoogate.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
-$(B)/%: cgi-bin/%.c $(B)/libkoogate.a $(HDRS)
+# One program per source file, wherever its family keeps it.
+vpath %.c cgi-bin $(FAMILY_DIRS)
+$(B)/%: %.c $(B)/libkoogate.a $(HDRS)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 $(B)/produce: $(PRODUCE_SRC) $(wildcard cgi-bin/produce/*.h) $(B)/libkoogate.a $(HDRS)
 	$(CC) $(CFLAGS) -Icgi-bin/produce -o $@ $(PRODUCE_SRC) $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
@@ -40,7 +48,7 @@ $(B)/hello: tools/hello.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h $(B)/libkoogate.a $(HDRS) | $(B)/unit
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
-$(B)/lib $(B)/unit:
+$(B)/unit:
 	mkdir -p $@
 
 deps:

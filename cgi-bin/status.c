@@ -39,7 +39,9 @@ static struct kg_stmt q_events = KG_STMT(status_events, 0,
 	" FROM event WHERE delivered_at IS NULL AND last_error IS NOT NULL ORDER BY id LIMIT 50");
 static struct kg_stmt q_usage = KG_STMT(status_usage, 0,
 	"SELECT state, count(*) AS records, COALESCE(trim_scale(sum(usage_value))::text, '0') AS total,"
-	" COALESCE(to_char(min(begin_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') AS oldest_window_utc"
+	" COALESCE(to_char(min(begin_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '') AS oldest_window_utc,"
+	" CASE WHEN state = 'held' THEN 'needs a person: KooGallery refused the push configuration (usage_key, AK/SK,"
+	" permissions); fix it, or koogate usage requeue' ELSE '' END AS attention"
 	" FROM usage_record GROUP BY state ORDER BY state");
 
 static const struct section sections[] = {
@@ -52,7 +54,7 @@ static const struct section sections[] = {
 
 static void table(struct kbuf *b, const struct section *s)
 {
-	PGresult *res = kg_db_exec(s->stmt, NULL);
+	PGresult *res = kg_db_exec(NULL, s->stmt, NULL);
 	int rows, cols;
 
 	kbuf_printf(b, "<section id=\"%s\"><h2>", s->id);
@@ -81,7 +83,8 @@ static void table(struct kbuf *b, const struct section *s)
 			for (int c = 0; c < cols; c++)
 				if ((!strcmp(PQfname(res, c), "result") && *PQgetvalue(res, r, c) &&
 				     strcmp(PQgetvalue(res, r, c), "000000")) ||
-				    (!strcmp(PQfname(res, c), "http") && strcmp(PQgetvalue(res, r, c), "200")))
+				    (!strcmp(PQfname(res, c), "http") && strcmp(PQgetvalue(res, r, c), "200")) ||
+				    (!strcmp(PQfname(res, c), "attention") && *PQgetvalue(res, r, c)))
 					cls = " class=\"bad\"";
 			kbuf_printf(b, "<tr%s>", cls);
 			for (int c = 0; c < cols; c++) {

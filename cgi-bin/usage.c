@@ -76,8 +76,7 @@ static void serve(struct kg_ctx *c)
 		return;
 	}
 	if (!authorised(&c->req)) {
-		c->verdict = "bad-token";
-		kg_log("refused: missing or wrong bearer token");
+		(void)kg_refuse(c, KG_EAUTH, KG_V_BAD_TOKEN, "missing or wrong bearer token");
 		answer(c, 401, "error", "a valid bearer token is required");
 		return;
 	}
@@ -90,7 +89,7 @@ static void serve(struct kg_ctx *c)
 	    !v.v[U_AT] && !(v.v[U_BEGIN] && v.v[U_END]))
 		snprintf(why, sizeof why, "give at, or begin and end");
 	if (*why) {
-		c->verdict = "bad-request";
+		c->verdict = KG_V_BAD_REQUEST;
 		answer(c, 400, "error", why);
 		return;
 	}
@@ -99,14 +98,14 @@ static void serve(struct kg_ctx *c)
 	const char *p[8] = { v.v[U_INSTANCE], v.v[U_AT], v.v[U_BEGIN], v.v[U_END], v.v[U_VALUE],
 	                     v.v[U_METER], v.v[U_PACKAGE], window };
 	bool correct = v.v[U_CORRECT] && strcmp(v.v[U_CORRECT], "true") == 0;
-	if ((res = kg_db_exec(correct ? &q_correct : &q_add, p))) {
+	if ((res = kg_db_exec(&c->tx, correct ? &q_correct : &q_add, p))) {
 		answer(c, 200, "meteringSn", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return;
 	}
 	/* The function's own checks come back as SQLSTATE 22023 / 23505 / 22P02 / 22007. */
 	const char *state = kg_db_sqlstate();
-	c->verdict = "refused";
+	c->verdict = KG_V_REFUSED;
 	if (strcmp(state, "23505") == 0)
 		answer(c, 409, "error", "this window is already recorded; send correct=true to replace a value not yet pushed");
 	else if (strncmp(state, "22", 2) == 0)

@@ -7,6 +7,7 @@
 
 #include "koogate.h"
 #include "buf.h"
+#include "codec.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -73,20 +74,10 @@ char *read_file(const char *path, size_t *len)
 	return b.p;
 }
 
-
-/* Numbered migrations: each applied once, in one transaction, recorded with
- * its checksum; an edited applied file stops everything. */
-/* Terminal columns of a UTF-8 string: CJK (3- and 4-byte sequences) is wide. */
+/* Terminal columns of a cell (codec.h). */
 int display_width(const char *s)
 {
-	int w = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c & 0xC0) != 0x80)
-			w += c >= 0xE0 ? 2 : 1;
-	}
-	return w;
+	return (int)kg_utf8_width(s);
 }
 
 void print_cell(const char *v, int width, bool last)
@@ -213,19 +204,25 @@ static const struct command commands[] = {
 	  "Lists a tenant's users from authSync; --all includes deleted and revoked ones.\n" },
 	{ "departments", cmd_departments, "departments TENANT_ID [--instance ID] [--all] [--json]",
 	  "Lists a tenant's departments from the org syncs; --all includes deleted ones.\n" },
-	{ "usage", cmd_usage, "usage add|push|list ...",
+	{ "usage", cmd_usage, "usage add|push|requeue|list ...",
 	  "Pay-per-use usage.\n\n"
 	  "usage add --instance ID --value V (--at TIME | --begin TIME --end TIME) [--meter NAME]\n"
 	  "          [--package PKG_INSTANCE] [--correct]\n"
 	  "  Records usage for one UTC window (--at: the usage_window, default the hour,\n"
-	  "  containing TIME). V > 0 with at most 4 decimals. Recording the same window\n"
-	  "  twice is an error; --correct replaces a value not yet pushed.\n\n"
+	  "  containing TIME). V > 0 with at most 4 decimals. A window that begins in\n"
+	  "  the future is refused. Recording the same window twice is an error;\n"
+	  "  --correct replaces a value not yet pushed.\n\n"
 	  "usage push [--max N] [--quiet]\n"
-	  "  Sends pending records to KooGallery in batches of 100 (new API: signature,\n"
-	  "  ts and nonce headers; old API or usage_apig: APIG AK/SK), retrying with\n"
-	  "  back-off and the fallback host. Safe to run from cron or a timer, and\n"
-	  "  concurrently. Exits 3 when records were rejected, expired or deferred.\n\n"
-	  "usage list [--instance ID] [--state pending|sent|rejected|expired] [--json]\n" },
+	  "  Sends pending records of closed windows to KooGallery in batches of 100\n"
+	  "  (new API: signature, ts and nonce headers; old API or usage_apig: APIG\n"
+	  "  AK/SK), retrying with back-off, and the fallback host when the primary\n"
+	  "  cannot be reached. Records refused for the configuration (MKT.0150/0151/\n"
+	  "  0154, AK/SK) are held and sent again once it changes. Safe to run from\n"
+	  "  cron or a timer, and concurrently. Exits 3 when records were rejected,\n"
+	  "  expired or deferred, or are held.\n\n"
+	  "usage requeue [--instance ID]\n"
+	  "  Queues held records again (e.g. after KooGallery granted a permission).\n\n"
+	  "usage list [--instance ID] [--state pending|sent|held|rejected|expired] [--json]\n" },
 	{ "keygen", cmd_keygen, "keygen --out FILE [--bits 3072] [--force]",
 	  "Generates the RSA key pair for the Kit applicationSync clientSecret. The\n"
 	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"

@@ -186,6 +186,7 @@ int cmd_keygen(int argc, char **argv)
 
 /* usage add INSTANCE VALUE (--at TIME | --begin TIME --end TIME) [--meter M] [--package ID] [--correct]
  * usage push [--max N] [--quiet]
+ * usage requeue [--instance ID]
  * usage list [--instance ID] [--state S] [--json] */
 int cmd_usage(int argc, char **argv)
 {
@@ -227,7 +228,7 @@ int cmd_usage(int argc, char **argv)
 	if (strcmp(sub, "push") == 0) {
 		struct opt o[] = { { "max", true, "1000000", false }, { "quiet", false, NULL, false } };
 		struct kg_push_stats st;
-		long left;
+		struct kg_usage_backlog left = { -1, -1, -1 };
 
 		if (!parse_opts(argc - 1, argv + 1, o, 2, NULL))
 			return 2;
@@ -237,12 +238,28 @@ int cmd_usage(int argc, char **argv)
 			fprintf(stderr, "koogate: usage push stopped: database failure\n");
 			return 1;
 		}
-		left = kg_usage_left();
+		kg_usage_left(&left);
+		if (st.requeued)
+			printf("usage push: %ld held records queued again (the push configuration changed)\n", st.requeued);
 		printf("usage push: %ld batches, %ld records sent, %ld accepted, %ld rejected, %ld deferred, "
-		       "%ld expired, %ld left\n", st.batches, st.sent, st.accepted, st.rejected, st.deferred,
-		       st.expired, left);
-		/* Non-zero when a person should look: refusals, expiries, or a marketplace that keeps failing. */
-		return st.rejected || st.expired || st.deferred ? 3 : 0;
+		       "%ld expired, %ld left, %ld held, %ld in open windows\n", st.batches, st.sent, st.accepted,
+		       st.rejected, st.deferred, st.expired, left.due, left.held, left.open);
+		/* Non-zero when a person should look: refusals, expiries, a marketplace that keeps failing,
+		 * or records held until the configuration is fixed. */
+		return st.rejected || st.expired || st.deferred || left.held ? 3 : 0;
+	}
+	if (strcmp(sub, "requeue") == 0) {
+		struct opt o[] = { { "instance", true, NULL, false } };
+		long n;
+
+		if (!parse_opts(argc - 1, argv + 1, o, 1, NULL))
+			return 2;
+		if (!connect_db())
+			return 2;
+		if ((n = kg_usage_requeue(true, o[0].value)) < 0)
+			return 1;
+		printf("held records queued again: %ld (koogate usage push sends them)\n", n);
+		return 0;
 	}
 	if (strcmp(sub, "list") == 0) {
 		struct opt o[] = { { "instance", true, NULL, false }, { "state", true, NULL, false },
@@ -270,7 +287,7 @@ int cmd_usage(int argc, char **argv)
 		PQclear(res);
 		return 0;
 	}
-	fprintf(stderr, "usage: koogate usage add|push|list ... (see koogate help usage)\n");
+	fprintf(stderr, "usage: koogate usage add|push|requeue|list ... (see koogate help usage)\n");
 	return 2;
 }
 
@@ -355,15 +372,22 @@ int cmd_status(int argc, char **argv)
 		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
 		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'"
 		"   AND (result_code IS DISTINCT FROM '000000' OR http_status <> 200)),"
-		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL)", 0, NULL);
+		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL),"
+		" (SELECT count(*) FROM usage_record WHERE state = 'held')", 0, NULL);
 	if (res) {
 		printf("instances: %s\n", PQgetisnull(res, 0, 0) ? "none" : PQgetvalue(res, 0, 0));
 		printf("tenants: %s bound\n", PQgetvalue(res, 0, 9));
 		printf("events: %s undelivered, %s of them failing\n", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-		printf("usage: %s pending, %s rejected or expired\n", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+		printf("usage: %s pending, %s rejected or expired, %s held\n", PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
+		       PQgetvalue(res, 0, 10));
+		if (atoi(PQgetvalue(res, 0, 10)) > 0)
+			printf("  NEEDS A PERSON: usage held because KooGallery refused the push configuration (usage_key,"
+			       " apig_ak/apig_sk, permissions; see koogate usage list --state held); fix it and they are sent"
+			       " again, or run koogate usage requeue\n");
 		printf("order fetches: %s pending, %s failed\n", PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6));
 		printf("inbound calls (24 h): %s, %s not successful\n", PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
-		rc |= atoi(PQgetvalue(res, 0, 2)) > 0 || atoi(PQgetvalue(res, 0, 4)) > 0 || atoi(PQgetvalue(res, 0, 6)) > 0;
+		rc |= atoi(PQgetvalue(res, 0, 2)) > 0 || atoi(PQgetvalue(res, 0, 4)) > 0 || atoi(PQgetvalue(res, 0, 6)) > 0 ||
+		      atoi(PQgetvalue(res, 0, 10)) > 0;
 		PQclear(res);
 	}
 	printf("\nlast inbound calls:\n");

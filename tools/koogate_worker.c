@@ -173,7 +173,7 @@ static bool store_app_info(const char *instance, const struct kbuf *out, char *w
 		kg_db_bytea_param(sealed.p, sealed.len, &hex);
 	}
 	const char *p[6] = { instance, f[0], f[1], f[2], hex.p, f[4] };
-	if (!*instance || kg_db_run(&q_app_info, p) < 0) {
+	if (!*instance || kg_db_run(NULL, &q_app_info, p) < 0) {
 		snprintf(why, whylen, "the app info on stdout was not accepted: %s", *instance ? kg_db_error_message() : "event has no instance");
 		ok = false;
 	}
@@ -200,7 +200,7 @@ static bool deliver_one(bool verbose)
 	snprintf(timeout, sizeof timeout, "%d", kg_cfg.worker_timeout);
 	snprintf(max, sizeof max, "%d", kg_cfg.worker_max_attempts);
 	const char *p[2] = { timeout, max };
-	if (!(res = kg_db_exec(&q_claim, p)))
+	if (!(res = kg_db_exec(NULL, &q_claim, p)))
 		return false;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -213,14 +213,14 @@ static bool deliver_one(bool verbose)
 
 	if (test && !kg_cfg.worker_test_events) {
 		const char *d[2] = { id, "test event: not provisioned (D19)" };
-		kg_db_run(&q_delivered, d);
+		kg_db_run(NULL, &q_delivered, d);
 	} else if (!cmd) {
 		const char *d[2] = { id, "no command configured for this kind" };
-		kg_db_run(&q_delivered, d);
+		kg_db_run(NULL, &q_delivered, d);
 	} else if ((rc = run_command(cmd, input, id, kind, instance, &out, why, sizeof why)) == 0 &&
 	           store_app_info(instance, &out, why, sizeof why)) {
 		const char *d[2] = { id, NULL };
-		kg_db_run(&q_delivered, d);
+		kg_db_run(NULL, &q_delivered, d);
 		if (verbose)
 			kg_log("event %s (%s %s) delivered", id, kind, instance);
 	} else {
@@ -228,7 +228,7 @@ static bool deliver_one(bool verbose)
 			snprintf(why, sizeof why, "the command exited with %d", rc);
 		snprintf(delay, sizeof delay, "%ld", backoff_s(attempts));
 		const char *d[3] = { id, why, delay };
-		kg_db_run(&q_failed, d);
+		kg_db_run(NULL, &q_failed, d);
 		kg_log("event %s (%s %s) attempt %d failed: %s; retry in %s s%s", id, kind, instance, attempts, why,
 		       delay, attempts >= kg_cfg.worker_max_attempts ? " (last attempt: a person must look)" : "");
 	}

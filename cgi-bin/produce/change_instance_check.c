@@ -16,14 +16,14 @@ static const struct kg_field fields[C__MAX] = {
 	[C_PRODUCT_INFO] = { "productInfo", KG_F_REQUIRED | KG_F_OBJECT, 0, NULL },
 };
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	const char *p[1] = { v->v[C_INSTANCE_ID] };
 	PGresult *res;
 	int found;
 
 	kg_note_ids(c, v->v[C_INSTANCE_ID], NULL);
-	if (!(res = kg_db_exec(&q_exists, p)))
+	if (!(res = kg_db_exec(&c->tx, &q_exists, p)))
 		return KG_EINTERNAL;
 	found = PQntuples(res);
 	PQclear(res);
@@ -37,5 +37,5 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	return KG_OK;
 }
 
-const struct activity v2_change_instance_check =
+const struct kg_route v2_change_instance_check =
 	ACTIVITY("changeInstanceCheck", 2, fields, handle, NULL);

@@ -78,11 +78,11 @@ static void new_account(char user[32], char password[32])
 	ck_memzero(pw, sizeof pw);
 }
 
-static enum kg_result find(const struct new_order *o, char id[INSTANCE_ID_MAX + 1])
+static enum kg_result find(struct kg_tx *tx, const struct new_order *o, char id[INSTANCE_ID_MAX + 1])
 {
 	const char *p[3] = { o->order_id, o->generation == 2 ? o->order_line_id : o->product_id,
 	                     o->test ? "true" : "false" };
-	PGresult *res = kg_db_exec(o->generation == 2 ? &q_find_v2 : &q_find_v1, p);
+	PGresult *res = kg_db_exec(tx, o->generation == 2 ? &q_find_v2 : &q_find_v1, p);
 	enum kg_result r = KG_ENOINST;
 
 	if (!res)
@@ -106,7 +106,7 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 
 	*created = false;
 	/* A repeat is the common case for retries: look first, insert after. */
-	if ((r = find(o, id)) != KG_ENOINST) {
+	if ((r = find(&c->tx, o, id)) != KG_ENOINST) {
 		if (r == KG_OK)
 			kg_note_ids(c, id, o->order_id);
 		return r;
@@ -138,7 +138,7 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 		p[10] = ready ? user : NULL;
 		p[11] = ready ? sealed_hex.p : NULL;
 		p[12] = ready && *kg_cfg.app_memo ? kg_cfg.app_memo : NULL;
-		res = kg_db_exec(&q_create, p);
+		res = kg_db_exec(&c->tx, &q_create, p);
 		ck_memzero(password, sizeof password);
 		if (!res) {
 			r = KG_EINTERNAL;
@@ -155,7 +155,7 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 		/* Nothing inserted: either a concurrent request created this order
 		 * (now committed and visible), or the businessId is already another
 		 * order's instanceId; then a fresh id is chosen. */
-		if ((r = find(o, id)) != KG_ENOINST)
+		if ((r = find(&c->tx, o, id)) != KG_ENOINST)
 			break;
 		kg_random_uuid(fresh_id);
 		candidate = fresh_id;
@@ -231,7 +231,7 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 	*known = *pending = 0;
 	kg_db_text_array(ids, n, &arr);
 	p[0] = arr.p;
-	res = kg_db_exec(kg_cfg.usage_info ? &q_app_infos_usage : &q_app_infos, p);
+	res = kg_db_exec(&c->tx, kg_cfg.usage_info ? &q_app_infos_usage : &q_app_infos, p);
 	kbuf_free(&arr);
 	if (!res)
 		return KG_EINTERNAL;
@@ -294,7 +294,7 @@ bool parse_expire(const char *raw, char out[32])
 
 enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *const *params)
 {
-	PGresult *res = kg_db_exec(st, params);
+	PGresult *res = kg_db_exec(&c->tx, st, params);
 	enum kg_result r;
 	const char *verdict;
 

@@ -29,13 +29,13 @@ static const struct kg_field v2_fields[S2__MAX] = {
 	[S2_STATUS]      = { "status",     KG_F_REQUIRED, 32, statuses },
 };
 
-static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return set_frozen(c, v->v[S2_INSTANCE_ID], NULL, strcmp(v->v[S2_STATUS], "FREEZE") == 0, false);
 }
 
-const struct activity v2_update_instance_status =
+const struct kg_route v2_update_instance_status =
 	ACTIVITY("updateInstanceStatus", 2, v2_fields, v2_handle, NULL);
 
 enum { S1_INSTANCE_ID, S1_STATUS, S1__MAX };
@@ -45,13 +45,13 @@ static const struct kg_field v1_fields[S1__MAX] = {
 	[S1_STATUS]      = { "instanceStatus", KG_F_REQUIRED, 32, statuses },
 };
 
-static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return set_frozen(c, v->v[S1_INSTANCE_ID], NULL, strcmp(v->v[S1_STATUS], "FREEZE") == 0, false);
 }
 
-const struct activity v1_instance_status = ACTIVITY("instanceStatus", 1, v1_fields, v1_handle, NULL);
+const struct kg_route v1_instance_status = ACTIVITY("instanceStatus", 1, v1_fields, v1_handle, NULL);
 
 enum { E1_INSTANCE_ID, E1_ORDER_ID, E1__MAX };
 
@@ -60,11 +60,11 @@ static const struct kg_field expire_fields[E1__MAX] = {
 	[E1_ORDER_ID]    = { "orderId",    KG_F_REQUIRED, 64, NULL },
 };
 
-static enum kg_result expire_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result expire_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	/* An expiry freeze: a later renewal lifts it (D51). */
 	return set_frozen(c, v->v[E1_INSTANCE_ID], v->v[E1_ORDER_ID], true, true);
 }
 
-const struct activity v1_expire_instance = ACTIVITY("expireInstance", 1, expire_fields, expire_handle, NULL);
+const struct kg_route v1_expire_instance = ACTIVITY("expireInstance", 1, expire_fields, expire_handle, NULL);

@@ -32,7 +32,7 @@ static void from_legacy_order_info(json_object *body)
 			                                                  : json_object_new_string(""));
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	struct new_order o = {
 		.generation = 2,
@@ -52,5 +52,5 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	return r;
 }
 
-const struct activity v2_new_instance =
+const struct kg_route v2_new_instance =
 	ACTIVITY("newInstance", 2, fields, handle, from_legacy_order_info);

@@ -46,17 +46,14 @@ static const struct kg_field fields[N1__MAX] = {
 
 /* D16: the basic key, AES-256 then AES-128; keep the ciphertext when neither
  * gives valid padding and UTF-8. Either way it is sealed at rest. */
-static void seal_contact(struct kg_ctx *c, const char *v, struct kbuf *hex, bool *decrypted)
+static void seal_buyer_contact(struct kg_ctx *c, const char *v, struct kbuf *hex, bool *decrypted)
 {
 	struct kbuf plain = { 0 }, in = { 0 }, sealed = { 0 };
 
 	*decrypted = false;
 	if (!v || !*v)
 		return;
-	kbuf_puts(&in, v);
-	for (size_t i = 0; i < in.len; i++)    /* form decoding made '+' a space */
-		if (in.p[i] == ' ')
-			in.p[i] = '+';
+	kg_b64_unspace(v, &in);
 	*decrypted = kg_appinfo_decrypt(kg_appinfo_key(c, KG_ENC_AES256), in.p, in.len, &plain) ||
 	             kg_appinfo_decrypt(kg_appinfo_key(c, KG_ENC_AES128), in.p, in.len, &plain);
 	if (*decrypted)
@@ -113,8 +110,8 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 	bool mobile_plain, email_plain;
 	enum kg_result r = KG_OK;
 
-	seal_contact(c, v->v[N1_MOBILE_PHONE], &mobile, &mobile_plain);
-	seal_contact(c, v->v[N1_EMAIL], &email, &email_plain);
+	seal_buyer_contact(c, v->v[N1_MOBILE_PHONE], &mobile, &mobile_plain);
+	seal_buyer_contact(c, v->v[N1_EMAIL], &email, &email_plain);
 	if (v->v[N1_EXPIRE_TIME] && !expire_ok)
 		kg_log("note: expireTime is not yyyyMMddHHmmss; kept only in params");
 	const char *p[15] = {
@@ -124,7 +121,7 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 		expire_ok ? expire : NULL, v->v[N1_EXPIRE_TIME],
 		ext ? kg_json_text(ext, NULL) : NULL, kg_json_text(params, NULL), v->v[N1_AMOUNT],
 	};
-	if (kg_db_run(&q_details, p) != 1)
+	if (kg_db_run(&c->tx, &q_details, p) != 1)
 		r = KG_EINTERNAL;
 	kbuf_free(&mobile);
 	kbuf_free(&email);
@@ -133,7 +130,7 @@ static enum kg_result store_details(struct kg_ctx *c, const struct kg_values *v,
 	return r;
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	struct new_order o = {
 		.generation = 1,
@@ -151,12 +148,12 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 
 	kg_note_ids(c, NULL, o.order_id);
 	/* The instance and its customer data are one change. */
-	if (!kg_db_begin())
+	if (!kg_db_begin(&c->tx))
 		return KG_EINTERNAL;
 	r = instance_create(c, &o, id, &created);
 	if (r == KG_OK && created)
 		r = store_details(c, v, id);
-	if (r != KG_OK || !kg_db_commit()) {
+	if (r != KG_OK || !kg_db_commit(&c->tx)) {
 		kg_db_rollback();
 		return r == KG_OK ? KG_EINTERNAL : r;
 	}
@@ -175,4 +172,4 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	return r;
 }
 
-const struct activity v1_new_instance = ACTIVITY("newInstance", 1, fields, handle, NULL);
+const struct kg_route v1_new_instance = ACTIVITY("newInstance", 1, fields, handle, NULL);

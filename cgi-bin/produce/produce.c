@@ -3,110 +3,63 @@
 #include <string.h>
 
 #include "produce.h"
+#include "auth.h"
 #include "log.h"
 #include "config.h"
 #include "orders.h"
 #include "response.h"
 
-static const struct activity *const activities[] = {
+static const struct kg_route *const activities[] = {
 	&v2_new_instance, &v2_query_instance, &v2_refresh_instance, &v2_update_instance_status,
 	&v2_release_instance, &v2_upgrade_instance, &v2_change_instance_check,
 	&v1_new_instance, &v1_query_instance, &v1_refresh_instance, &v1_expire_instance,
 	&v1_release_instance, &v1_upgrade, &v1_instance_status,
 };
 
-static const struct activity *find_activity(const char *name, int generation)
-{
-	for (size_t i = 0; i < sizeof activities / sizeof *activities; i++)
-		if (activities[i]->generation == generation && strcmp(activities[i]->name, name) == 0)
-			return activities[i];
-	return NULL;
-}
-
-/* testFlag "1" marks debugging and dialing-test traffic (D19); absent is "0". */
-static bool read_test_flag(const char *v, bool *test)
-{
-	*test = v && strcmp(v, "1") == 0;
-	return !v || *v == '\0' || strcmp(v, "0") == 0 || strcmp(v, "1") == 0;
-}
-
 static void dispatch(struct kg_ctx *c, int generation, const char *name)
 {
-	const struct activity *act;
-	struct kg_values vals;
-	struct answer a = { 0 };
-	enum kg_result res;
-	char why[160] = "";
-	bool ok;
+	const struct kg_route *act;
 
 	if (!name || !*name) {
-		c->verdict = "bad-request";
-		kg_log("refused: activity missing");
-		kg_reply(c, KG_EPARAM, NULL, NULL);
+		kg_reply(c, kg_refuse(c, KG_EPARAM, KG_V_BAD_REQUEST, "activity missing"), NULL, NULL);
 		return;
 	}
-	if (!(act = find_activity(name, generation))) {
+	if (!(act = kg_route_find(activities, sizeof activities / sizeof *activities, name, generation))) {
 		c->activity = "unknown";
-		c->verdict = "bad-request";
-		kg_log("refused: unknown V%d activity", generation);
-		kg_reply(c, KG_EPARAM, NULL, NULL);
+		kg_reply(c, kg_refuse(c, KG_EPARAM, KG_V_BAD_REQUEST, "unknown V%d activity", generation),
+		         NULL, NULL);
 		return;
 	}
-	c->activity = act->name;
-	if (generation == 2) {
-		json_object *tf = NULL;
-
-		if (act->normalise)
-			act->normalise(c->json);
-		ok = kg_fields_json(act->fields, act->nfields, c->json, &vals, why, sizeof why);
-		if (ok && json_object_object_get_ex(c->json, "testFlag", &tf) && tf &&
-		    !read_test_flag(json_object_get_string(tf), &c->test)) {
-			snprintf(why, sizeof why, "testFlag has an unknown value");
-			ok = false;
-		}
-	} else {
-		ok = kg_fields_params(act->fields, act->nfields, &c->params, &vals, why, sizeof why) &&
-		     read_test_flag(kg_params_get(&c->params, "testFlag"), &c->test);
-		if (!ok && !*why)
-			snprintf(why, sizeof why, "testFlag has an unknown value");
-	}
-	if (!ok) {
-		c->verdict = "bad-request";
-		kg_log("refused: %s", why);
-		kg_reply(c, KG_EPARAM, NULL, NULL);
-		return;
-	}
-	a.out = json_object_new_object();
-	res = act->handle(c, &vals, &a);
-	kg_reply(c, res, a.msg, a.out);
-	json_object_put(a.out);
+	kg_dispatch(c, act);
 }
 
 static void serve(struct kg_ctx *c)
 {
+	enum kg_result r;
+
 	/* The production address itself: anything below it that no other
 	 * program claims is unknown (D12). */
 	if (c->req.path_info[0] != '\0' && strcmp(c->req.path_info, "/") != 0) {
-		c->verdict = "not-found";
-		kg_respond_status(&c->req, 404);
-		return;
-	}
-	if (strcmp(c->req.method, "POST") == 0) {
+		kg_fault(c, 404, KG_V_NOT_FOUND);
+	} else if (strcmp(c->req.method, "POST") == 0) {
 		json_object *act = NULL;
 
-		if (!kg_auth_v2_basic(c))
+		if ((r = kg_auth_v2_basic(c)) != KG_OK) {
+			kg_reply(c, r, NULL, NULL);
 			return;
+		}
 		json_object_object_get_ex(c->json, "activity", &act);
 		if (act && !json_object_is_type(act, json_type_string))
 			act = NULL;
 		dispatch(c, 2, act ? json_object_get_string(act) : NULL);
 	} else if (strcmp(c->req.method, "GET") == 0) {
-		if (!kg_auth_v1_basic(c))
+		if ((r = kg_auth_v1_basic(c)) != KG_OK) {
+			kg_reply(c, r, NULL, NULL);
 			return;
+		}
 		dispatch(c, 1, kg_params_get(&c->params, "activity"));
 	} else {
-		c->verdict = "bad-method";
-		kg_respond_status(&c->req, 405);
+		kg_fault(c, 405, KG_V_BAD_METHOD);
 	}
 }
 

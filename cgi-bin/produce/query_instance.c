@@ -46,7 +46,7 @@ static bool split_ids(char *list, const char *ids[QUERY_MAX_IDS], size_t *n)
 	return *n > 0;
 }
 
-enum kg_result query_instances(struct kg_ctx *c, const char *list, struct answer *a)
+enum kg_result query_instances(struct kg_ctx *c, const char *list, struct kg_answer *a)
 {
 	const char *ids[QUERY_MAX_IDS];
 	char *copy = ck_strdup(list);
@@ -57,9 +57,8 @@ enum kg_result query_instances(struct kg_ctx *c, const char *list, struct answer
 
 	if (!split_ids(copy, ids, &n)) {
 		free(copy);
-		kg_log("refused: instanceId must be 1 to %d non-empty ids of at most %d characters",
-		       QUERY_MAX_IDS, INSTANCE_ID_MAX);
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "instanceId must be 1 to %d non-empty ids of at most "
+		                 "%d characters", QUERY_MAX_IDS, INSTANCE_ID_MAX);
 	}
 	kg_note_ids(c, ids[0], NULL);
 	info = json_object_new_array();
@@ -77,16 +76,16 @@ enum kg_result query_instances(struct kg_ctx *c, const char *list, struct answer
 	return KG_OK;
 }
 
-static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	return query_instances(c, v->v[QI_INSTANCE_ID], a);
 }
 
-const struct activity v2_query_instance = ACTIVITY("queryInstance", 2, fields, handle, NULL);
+const struct kg_route v2_query_instance = ACTIVITY("queryInstance", 2, fields, handle, NULL);
 
 /* V1 queryInstance (§6.7): the same answer from a GET. */
 static const struct kg_field v1_fields[QI__MAX] = {
 	[QI_INSTANCE_ID] = { "instanceId", KG_F_REQUIRED, 0, NULL },
 };
 
-const struct activity v1_query_instance = ACTIVITY("queryInstance", 1, v1_fields, handle, NULL);
+const struct kg_route v1_query_instance = ACTIVITY("queryInstance", 1, v1_fields, handle, NULL);

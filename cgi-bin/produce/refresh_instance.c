@@ -25,12 +25,10 @@ static enum kg_result refresh(struct kg_ctx *c, const char *instance, const char
 		known |= strcmp(*s, scene) == 0;
 	kg_note_ids(c, instance, order);
 	if (expire_raw && !parse_expire(expire_raw, expire)) {
-		kg_log("refused: expireTime is not yyyyMMddHHmmss");
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "expireTime is not yyyyMMddHHmmss");
 	}
 	if (!expire_raw && known) {
-		kg_log("refused: expireTime is missing");
-		return KG_EPARAM;
+		return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "expireTime is missing");
 	}
 	if (!known)     /* D49: stored as received, expiry applied when present */
 		kg_log("note: unknown refresh scene; recorded as received");
@@ -51,7 +49,7 @@ static const struct kg_field v2_fields[R2__MAX] = {
 	[R2_EXPIRE_TIME]   = { "expireTime",  0,             20, NULL },
 };
 
-static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	/* "Changes upon renewal": the specification may change, so the order is
@@ -61,7 +59,7 @@ static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, str
 	               v->v[R2_SCENE], v->v[R2_PRODUCT_ID], v->v[R2_EXPIRE_TIME], true);
 }
 
-const struct activity v2_refresh_instance = ACTIVITY("refreshInstance", 2, v2_fields, v2_handle, NULL);
+const struct kg_route v2_refresh_instance = ACTIVITY("refreshInstance", 2, v2_fields, v2_handle, NULL);
 
 enum { R1_ORDER_ID, R1_INSTANCE_ID, R1_PRODUCT_ID, R1_EXPIRE_TIME, R1__MAX };
 
@@ -72,11 +70,11 @@ static const struct kg_field v1_fields[R1__MAX] = {
 	[R1_EXPIRE_TIME] = { "expireTime", KG_F_REQUIRED, 20, NULL },
 };
 
-static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return refresh(c, v->v[R1_INSTANCE_ID], v->v[R1_ORDER_ID], "", "RENEWAL",
 	               v->v[R1_PRODUCT_ID], v->v[R1_EXPIRE_TIME], false);
 }
 
-const struct activity v1_refresh_instance = ACTIVITY("refreshInstance", 1, v1_fields, v1_handle, NULL);
+const struct kg_route v1_refresh_instance = ACTIVITY("refreshInstance", 1, v1_fields, v1_handle, NULL);

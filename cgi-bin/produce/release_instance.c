@@ -23,13 +23,13 @@ static const struct kg_field v2_fields[L2__MAX] = {
 	[L2_ORDER_LINE_ID] = { "orderLineId", 0,             64, NULL },
 };
 
-static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return release(c, v->v[L2_INSTANCE_ID], v->v[L2_ORDER_ID], v->v[L2_ORDER_LINE_ID]);
 }
 
-const struct activity v2_release_instance = ACTIVITY("releaseInstance", 2, v2_fields, v2_handle, NULL);
+const struct kg_route v2_release_instance = ACTIVITY("releaseInstance", 2, v2_fields, v2_handle, NULL);
 
 enum { L1_INSTANCE_ID, L1_ORDER_ID, L1__MAX };
 
@@ -38,10 +38,10 @@ static const struct kg_field v1_fields[L1__MAX] = {
 	[L1_ORDER_ID]    = { "orderId",    KG_F_REQUIRED, 64, NULL },
 };
 
-static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return release(c, v->v[L1_INSTANCE_ID], v->v[L1_ORDER_ID], NULL);
 }
 
-const struct activity v1_release_instance = ACTIVITY("releaseInstance", 1, v1_fields, v1_handle, NULL);
+const struct kg_route v1_release_instance = ACTIVITY("releaseInstance", 1, v1_fields, v1_handle, NULL);

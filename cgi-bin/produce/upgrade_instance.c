@@ -25,7 +25,7 @@ static const struct kg_field v2_fields[U2__MAX] = {
 	[U2_ORDER_LINE_ID] = { "orderLineId", KG_F_REQUIRED, 64, NULL },
 };
 
-static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	c->follow_up = true;
@@ -33,7 +33,7 @@ static enum kg_result v2_handle(struct kg_ctx *c, const struct kg_values *v, str
 	               NULL, NULL, NULL, true);
 }
 
-const struct activity v2_upgrade_instance = ACTIVITY("upgradeInstance", 2, v2_fields, v2_handle, NULL);
+const struct kg_route v2_upgrade_instance = ACTIVITY("upgradeInstance", 2, v2_fields, v2_handle, NULL);
 
 enum { U1_INSTANCE_ID, U1_ORDER_ID, U1_SKU_CODE, U1_PRODUCT_ID, U1_AMOUNT, U1__MAX };
 
@@ -45,11 +45,11 @@ static const struct kg_field v1_fields[U1__MAX] = {
 	[U1_AMOUNT]      = { "amount",     0,             20, NULL },
 };
 
-static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct answer *a)
+static enum kg_result v1_handle(struct kg_ctx *c, const struct kg_values *v, struct kg_answer *a)
 {
 	(void)a;
 	return upgrade(c, v->v[U1_INSTANCE_ID], v->v[U1_ORDER_ID], "", v->v[U1_PRODUCT_ID],
 	               v->v[U1_SKU_CODE], v->v[U1_AMOUNT], false);
 }
 
-const struct activity v1_upgrade = ACTIVITY("upgrade", 1, v1_fields, v1_handle, NULL);
+const struct kg_route v1_upgrade = ACTIVITY("upgrade", 1, v1_fields, v1_handle, NULL);

@@ -10,7 +10,7 @@ recorded MOCKPERIODYEARNEW response, and can be told to fail.
   koogallery.py --port P --cert C --key K --ak AK --sk SK
   GET  /_control?fail=500&times=2   next 2 Query Order calls answer HTTP 500
   GET  /_control?fail=MKT.0250      answer that code, with its HTTP status of usage-and-open-api.md §5
-                                    (MKT.0250 406, MKT.015x 401, MKT.0101/0199 400, others 500)
+                                    (MKT.0250 406, MKT.015x and APIG.0303 401, MKT.0101/0199 400, others 500)
   GET  /_control?fail=500&times=1&order=ID   the same, only for Query Order calls with that orderId
                                     (targeted failures do not depend on which call comes next)
   GET  /_requests                   JSON list of the calls received so far (path, query, host,
@@ -19,11 +19,15 @@ recorded MOCKPERIODYEARNEW response, and can be told to fail.
        signature/ts/nonce headers over the exact body (security.md §10, --usage-key), that the body is
        compact with sorted keys (D35), every field's format and the 100-record limit; records each
        metering_sn it accepts.
-  GET  /_control?usage_fail=500|MKT.0250&times=N   fail the next N pushes
+  GET  /_control?usage_fail=500|MKT.xxxx&times=N   fail the next N pushes (with the code's HTTP status)
+  GET  /_control?usage_slow=S&times=N   the next N pushes are read, checked and accepted (their records
+                                    counted, as the real gateway would have processed them), but answered
+                                    only S seconds later: a response timeout for the client
   GET  /_control?reject_sn=SN       refuse (MKT.9002) any batch holding that record
   GET  /_usage                      {"records": {metering_sn: times received}, "batches": N,
                                      "posts": N (every push received, failed ones included),
-                                     "hosts": {Host header: accepted batches}}
+                                     "hosts": {Host header: accepted batches},
+                                     "min_gap_s": "S.SS", the shortest time between two posts ("" before two)}
   GET  /_control?reset=1            forget requests, usage records, counters and every failure setting
 """
 import argparse, base64, datetime, hashlib, hmac, json, re, ssl, threading, time, urllib.parse
@@ -33,11 +37,11 @@ RECORDED = json.loads('{"resultCode":"MKT.0000","resultMsg":"Success","orderInfo
 QUERY_PATH = "/api/mkp-openapi-public/global/v1/order/query"
 state = {"fail": None, "times": 0, "requests": [], "usage_fail": None, "usage_times": 0,
          "reject_sn": None, "usage": {}, "batches": 0, "nonces": set(), "order_fail": {},
-         "posts": 0, "hosts": {}}
+         "posts": 0, "hosts": {}, "usage_slow": 0.0, "slow_times": 0, "post_at": []}
 USAGE_PATH = "/api/mkp-openapi-public/global/v1/isv/usage-data"
 # The HTTP status the gateway sends with each open-API code (usage-and-open-api.md §5).
 FAIL_STATUS = {"MKT.0999": 500, "MKT.0100": 500, "MKT.0101": 400, "MKT.0199": 400, "MKT.0150": 401,
-               "MKT.0151": 401, "MKT.0154": 401, "MKT.0250": 406, "MKT.9001": 500, "MKT.9002": 500,
+               "MKT.0151": 401, "MKT.0154": 401, "APIG.0303": 401, "MKT.0250": 406, "MKT.9001": 500, "MKT.9002": 500,
                "MKT.9003": 500, "MKT.9004": 500, "MKT.9005": 500}
 TIME_RE = re.compile(r"^\d{8}T\d{6}Z$")
 VALUE_RE = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,4})?$")
@@ -96,6 +100,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, {"error_code": "APIG.0101", "error_msg": "not found"})
         with lock:
             state["posts"] += 1
+            state["post_at"].append(time.monotonic())
         problem = usage_problem(self.headers, body, self.server.usage_key)
         if problem:
             return self.answer(problem[0], {"error_code": problem[1], "error_msg": problem[2]})
@@ -105,10 +110,13 @@ class Handler(BaseHTTPRequestHandler):
             if fail:
                 state["usage_times"] -= 1
             reject = state["reject_sn"]
+            slow = state["usage_slow"] if state["slow_times"] > 0 else 0
+            if slow:
+                state["slow_times"] -= 1
         if fail == "500":
             return self.answer(500, {"error_code": "MKT.0999", "error_msg": "System internal error."})
         if fail:
-            return self.answer(406, {"error_code": fail, "error_msg": "Access frequency overlimit"})
+            return self.answer(FAIL_STATUS.get(fail, 406), {"error_code": fail, "error_msg": "fake failure " + fail})
         if reject and any(r["metering_sn"] == reject for r in recs):
             return self.answer(500, {"error_code": "MKT.9002", "error_msg": "Invalid usage enties."})
         with lock:
@@ -117,6 +125,13 @@ class Handler(BaseHTTPRequestHandler):
             state["hosts"][host] = state["hosts"].get(host, 0) + 1
             for r in recs:
                 state["usage"][r["metering_sn"]] = state["usage"].get(r["metering_sn"], 0) + 1
+        if slow:
+            time.sleep(slow)
+            try:
+                self.answer(200, {"error_code": "MKT.0000", "error_msg": "Success."})
+            except OSError:
+                pass            # the client gave up waiting, as intended
+            return None
         return self.answer(200, {"error_code": "MKT.0000", "error_msg": "Success."})
 
     server_version = "fake-koogallery"
@@ -172,7 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                     state["hosts"].clear()
                     state["order_fail"].clear()
                     state["fail"] = state["usage_fail"] = state["reject_sn"] = None
-                    state["times"] = state["usage_times"] = 0
+                    state["times"] = state["usage_times"] = state["slow_times"] = 0
+                    state["post_at"].clear()
                 if "fail" in q and q.get("order"):
                     state["order_fail"][q["order"]] = [q.get("fail") or None, int(q.get("times", "1000000"))]
                 elif "fail" in q:
@@ -181,13 +197,19 @@ class Handler(BaseHTTPRequestHandler):
                 if "usage_fail" in q:
                     state["usage_fail"] = q.get("usage_fail") or None
                     state["usage_times"] = int(q.get("times", "1000000"))
+                if "usage_slow" in q:
+                    state["usage_slow"] = float(q["usage_slow"] or 0)
+                    state["slow_times"] = int(q.get("times", "1000000"))
                 if "reject_sn" in q:
                     state["reject_sn"] = q.get("reject_sn") or None
             return self.answer(200, {"ok": True})
         if url.path == "/_usage":
             with lock:
+                at = state["post_at"]
+                gaps = [b - a for a, b in zip(at, at[1:])]
                 return self.answer(200, {"records": state["usage"], "batches": state["batches"],
-                                         "posts": state["posts"], "hosts": state["hosts"]})
+                                         "posts": state["posts"], "hosts": state["hosts"],
+                                         "min_gap_s": "%.2f" % min(gaps) if gaps else ""})
         if url.path == "/_requests":
             with lock:
                 return self.answer(200, state["requests"])

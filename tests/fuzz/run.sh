@@ -75,7 +75,9 @@ LIBS=$(pkg-config --libs json-c libpq openssl libcurl 2>/dev/null || echo "-ljso
 LIBS="-lfcgi $LIBS"
 # $PKGCFLAGS, $LIBS and $FUZZ_ARGS are word lists on purpose.
 # shellcheck disable=SC2054,SC2206
-CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib $PKGCFLAGS
+# The library's layers and the modules a program family shares (as the Makefile).
+INCDIRS=(lib/core lib/proto lib/io lib/app lib/market cgi-bin/login cgi-bin/kit)
+CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE "${INCDIRS[@]/#/-I}" $PKGCFLAGS
         "-DKG_SQL_DIR=\"$REPO/sql\"" -g -O1 -fno-omit-frame-pointer
         -fsanitize=address,undefined -fno-sanitize-recover=all)
 mkdir -p "$OUT/obj" "$OUT/logs" || exit 2
@@ -88,14 +90,14 @@ compile() {
 	"$CLANG" "${CFLAGS[@]}" "$@" -c -o "$o" "$c" 2>"$log" || { rm -f "$o"; touch "$o.failed"; }
 }
 
-# The library: every lib/*.c, instrumented for coverage, into an archive so
+# The library: every lib/*/*.c and family module, instrumented for coverage, into an archive so
 # each driver links only the objects it needs. FUZZ_JOBS compilers at a time.
 objs=()
 running=0
-for c in lib/*.c; do
+for c in lib/*/*.c cgi-bin/login/common.c cgi-bin/kit/kit.c; do
 	o=$OUT/obj/$(basename "$c" .c).o
 	objs+=("$o")
-	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find lib -name '*.h' -newer "$o" -print -quit)" ] \
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find "${INCDIRS[@]}" -name '*.h' -newer "$o" -print -quit)" ] \
 	   || [ "$0" -nt "$o" ]; then
 		compile "$c" "$o" "$OUT/logs/build-$(basename "$c" .c).log" -fsanitize=fuzzer-no-link &
 		running=$((running + 1))
@@ -109,7 +111,7 @@ wait
 build_failed=0
 for o in "${objs[@]}"; do
 	if [ -f "$o.failed" ]; then
-		echo "run.sh: cannot compile lib/$(basename "$o" .o).c:" >&2
+		echo "run.sh: cannot compile $(basename "$o" .o).c:" >&2
 		cat "$OUT/logs/build-$(basename "$o" .o).log" >&2
 		build_failed=1
 	fi

@@ -5,6 +5,7 @@
 #include "canon.h"
 #include "codec.h"
 #include "crypto.h"
+#include "response.h"
 
 /* CANON-1 input, exactly as in security.md §11 (JSON escapes are C-escaped here). */
 static const char canon1_in[] =
@@ -223,7 +224,75 @@ TEST(quote_and_backslash)
 
 TEST(keys_escaped_like_values)
 {
-	CHECK_CANON("{\"k\\u0001\\/\\u00e9\":1}", "{\"k\\u0001/\xc3\xa9\":1}");
+	CHECK_CANON("{\"k\\\"\\/\\u00e9\":1}", "{\"k\\\"/\xc3\xa9\":1}");
+}
+
+/* A NUL in a key would end it for json-c and C strings while the signed text
+ * keeps it (issue 13 item 12): control characters in keys are refused, at
+ * every level. */
+TEST(key_with_control_character_refused)
+{
+	CHECK_CANON_ERR("{\"instanceId\\u0000\":\"evil\",\"instanceId\":\"good\"}", KG_CANON_KEY);
+	CHECK_CANON_ERR("{\"k\\u0001\":1}", KG_CANON_KEY);
+	CHECK_CANON_ERR("{\"k\\u007f\":1}", KG_CANON_KEY);
+	CHECK_CANON_ERR("{\"a\":[{\"x\\u001f\":1}]}", KG_CANON_KEY);
+	CHECK_CANON("{\"a\":\"\\u0000\"}", "{\"a\":\"\\u0000\"}");     /* values may hold them */
+}
+
+/* Bounded work for an unauthenticated body (issue 13 item 3). */
+TEST(too_many_values_refused)
+{
+	struct kbuf in = { 0 }, out = { 0 };
+
+	kbuf_puts(&in, "{\"a\":[");
+	for (size_t i = 0; i < KG_CANON_MAX_NODES; i++)
+		kbuf_puts(&in, i ? ",1" : "1");
+	kbuf_puts(&in, "]}");
+	/* the object, the array and the numbers: two more than allowed */
+	CHECK(kg_canon_json(in.p, in.len, &out) == KG_CANON_TOO_MANY);
+	kbuf_reset(&in);
+	kbuf_puts(&in, "{\"a\":[");
+	for (size_t i = 0; i < KG_CANON_MAX_NODES - 2; i++)
+		kbuf_puts(&in, i ? ",1" : "1");
+	kbuf_puts(&in, "]}");
+	CHECK(kg_canon_json(in.p, in.len, &out) == KG_CANON_OK);
+	kbuf_free(&in);
+	kbuf_free(&out);
+}
+
+/* The handler's view comes from the same parse as the signed text. */
+TEST(jdoc_json_view_matches_signed_text)
+{
+	static const char in[] = "{\"b\":[1,2.50,-0,1e3,true,null,\"s\\u0000t\"],\"a\":\"x\",\"a\":\"y\","
+	                         "\"n\":12345678901234567890,\"o\":{\"k\":1,\"k\":2}}";
+	struct kg_jdoc *d;
+	struct kbuf t = { 0 };
+	json_object *o, *v;
+
+	CHECK(kg_jdoc_parse(in, sizeof in - 1, &d) == KG_CANON_OK);
+	o = kg_jdoc_json(d);
+	CHECK(json_object_is_type(o, json_type_object));
+	CHECK(json_object_object_get_ex(o, "a", &v));
+	CHECK_STR_EQ(json_object_get_string(v), "y");
+	CHECK(json_object_object_get_ex(o, "b", &v) && json_object_array_length(v) == 7);
+	CHECK_STR_EQ(json_object_get_string(json_object_array_get_idx(v, 1)), "2.50");
+	CHECK(json_object_get_string_len(json_object_array_get_idx(v, 6)) == 3);
+	CHECK(json_object_array_get_idx(v, 5) == NULL);
+	CHECK(json_object_object_get_ex(o, "o", &v));
+	CHECK_STR_EQ(kg_json_text(v, NULL), "{\"k\":2}");
+	CHECK(kg_jdoc_member(d, "a", &t));
+	CHECK_MEM_EQ(t.p, t.len, "y", 1);
+	kbuf_reset(&t);
+	CHECK(kg_jdoc_member(d, "n", &t));
+	CHECK_STR_EQ(t.p, "12345678901234567890");
+	CHECK(!kg_jdoc_member(d, "missing", &t));
+	kbuf_reset(&t);
+	kg_jdoc_canon(d, &t);
+	CHECK_STR_EQ(t.p, "{\"a\":\"y\",\"b\":[1,2.50,-0,1e3,true,null,\"s\\u0000t\"],"
+	                  "\"n\":12345678901234567890,\"o\":{\"k\":2}}");
+	json_object_put(o);
+	kg_jdoc_free(d);
+	kbuf_free(&t);
 }
 
 /* ---- rejections ---- */
@@ -535,6 +604,9 @@ int main(int argc, char **argv)
 		UNIT(surrogate_pair_to_four_bytes),
 		UNIT(raw_non_ascii_kept),
 		UNIT(control_chars_upper_hex),
+		UNIT(key_with_control_character_refused),
+		UNIT(too_many_values_refused),
+		UNIT(jdoc_json_view_matches_signed_text),
 		UNIT(del_is_raw),
 		UNIT(short_escapes),
 		UNIT(quote_and_backslash),

@@ -294,6 +294,31 @@ TEST(utf8_above_max_rejected)
 }
 
 /* Only n bytes are examined. */
+/* koogate's text columns: the euro sign is one column, CJK, Hangul and emoji two. */
+TEST(utf8_width_columns)
+{
+	CHECK(kg_utf8_width("") == 0);
+	CHECK(kg_utf8_width("abc") == 3);
+	CHECK(kg_utf8_width("\xe2\x82\xac") == 1);                 /* U+20AC euro sign */
+	CHECK(kg_utf8_width("\xc3\xa9t\xc3\xa9") == 3);           /* été */
+	CHECK(kg_utf8_width("\xe5\xbc\x80\xe5\x8f\x91") == 4);   /* 开发 */
+	CHECK(kg_utf8_width("\xed\x95\x9c") == 2);                 /* U+D55C Hangul */
+	CHECK(kg_utf8_width("\xf0\x9f\x98\x80") == 2);             /* U+1F600 emoji */
+	CHECK(kg_utf8_width("\xf0\x9d\x90\x80") == 1);             /* U+1D400 math bold A */
+	CHECK(kg_utf8_width("\xef\xbc\xa1") == 2);                 /* U+FF21 fullwidth A */
+}
+
+/* A form decoder made Base64's '+' a space; only those come back. */
+TEST(b64_unspace_restores_plus)
+{
+	struct kbuf b = { 0 };
+
+	kbuf_puts(&b, "x:");
+	kg_b64_unspace("ab c d==", &b);
+	CHECK_STR_EQ(b.p, "x:ab+c+d==");
+	kbuf_free(&b);
+}
+
 TEST(utf8_length_respected)
 {
 	CHECK(!kg_utf8_valid("\xc3\xa9", 1));
@@ -508,6 +533,8 @@ int main(int argc, char **argv)
 		UNIT(url_nul_rejected),
 		UNIT(url_length_respected),
 		UNIT(utf8_valid_sequences),
+		UNIT(utf8_width_columns),
+		UNIT(b64_unspace_restores_plus),
 		UNIT(utf8_overlong_rejected),
 		UNIT(utf8_surrogates_rejected),
 		UNIT(utf8_truncated_rejected),

@@ -1,0 +1,119 @@
+#include "audit.h"
+#include "app.h"
+#include "clock.h"
+#include "codec.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
+ * as the database prelude: with the handler's first statement, or alone. */
+struct kg_stmt kg_bookkeeping = KG_BOOKKEEPING_STMT(bookkeeping, 4,
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json)");
+
+#define CALLS_MAX      64
+#define CALLS_MAX_AGE  1000.0   /* ms */
+static struct {
+	struct kbuf json;       /* "[{...},{...}", closed with "]" while a call carries them */
+	unsigned    n;
+	double      oldest_ms;
+} calls;
+
+static bool calls_closed(void)
+{
+	return calls.json.len && calls.json.p[calls.json.len - 1] == ']';
+}
+
+const char *kg_audit_rows(void)
+{
+	if (!calls.n)
+		return NULL;
+	if (!calls_closed())
+		kbuf_putc(&calls.json, ']');
+	return calls.json.p;
+}
+
+static void calls_written(void)
+{
+	kbuf_reset(&calls.json);
+	calls.n = 0;
+}
+
+void kg_audit_carried(void)
+{
+	if (calls_closed())
+		calls_written();
+}
+
+unsigned kg_audit_pending(void)
+{
+	return calls.n;
+}
+
+/* Non-UTF-8 bytes (a truncated or hostile id) become '?': the row must be valid JSON text. */
+static void put_call_field(const char *name, const char *v)
+{
+	struct kbuf *b = &calls.json;
+	size_t n;
+
+	kbuf_printf(b, ",\"%s\":", name);
+	if (!v) {
+		kbuf_puts(b, "null");
+		return;
+	}
+	n = strlen(v);
+	if (kg_utf8_valid(v, n)) {
+		kbuf_put_jstr(b, v, n);
+		return;
+	}
+	char clean[256];
+
+	n = n < sizeof clean ? n : sizeof clean - 1;
+	for (size_t i = 0; i < n; i++)
+		clean[i] = (unsigned char)v[i] >= 0x80 ? '?' : v[i];
+	kbuf_put_jstr(b, clean, n);
+}
+
+void kg_audit_flush(bool always)
+{
+	const char *p[4] = { NULL, NULL, NULL, kg_audit_rows() };
+	PGresult *res;
+
+	if (!p[3] && !always)
+		return;
+	if ((res = kg_db_exec(NULL, &kg_bookkeeping, p))) {
+		PQclear(res);
+		calls_written();
+	} else if (calls.n >= 4 * CALLS_MAX) {
+		kg_log("audit: %u rows could not be written and are dropped", calls.n);
+		calls_written();
+	}
+}
+
+void kg_audit_add(const struct kg_ctx *c, double ms)
+{
+	struct kbuf *b = &calls.json;
+
+	if (calls_closed())     /* a call that failed carried them: reopen */
+		b->p[--b->len] = '\0';
+	if (!calls.n) {
+		kbuf_reset(b);
+		kbuf_putc(b, '[');
+		calls.oldest_ms = kg_mono_ms();
+	} else {
+		kbuf_putc(b, ',');
+	}
+	kbuf_printf(b, "{\"at\":%.3f,\"http_status\":%d,\"duration_ms\":%.3f",
+	            kg_now_ms() / 1e3, c->req.status, ms);
+	put_call_field("program", c->prog->name);
+	put_call_field("activity", c->activity);
+	put_call_field("verdict", kg_verdict_name(c->verdict));
+	put_call_field("result_code", c->req.status == 200 ? kg_result_code(c->result) : NULL);
+	put_call_field("instance_id", c->instance_id[0] ? c->instance_id : NULL);
+	put_call_field("order_id", c->order_id[0] ? c->order_id : NULL);
+	put_call_field("remote_addr", c->req.remote_addr);
+	kbuf_putc(b, '}');
+	if (++calls.n >= CALLS_MAX || kg_mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
+		kg_audit_flush(false);
+}

@@ -1,0 +1,272 @@
+#include "config.h"
+#include "ck.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kg_config kg_cfg;
+
+enum ktype { K_STR, K_INT, K_SIZE, K_KEYS, K_HEX32, K_PROVISION };
+
+static const struct key {
+	const char *name;
+	enum ktype  type;
+	size_t      off;
+	const char *def;
+	long        min, max;
+} keys[] = {
+#define O(f) offsetof(struct kg_config, f)
+	{ "db",                  K_STR,       O(db),                "dbname=koogate", 0, 0 },
+	{ "db_timeout",          K_INT,       O(db_timeout),        "2",       1, 60 },
+	{ "basic_keys",          K_KEYS,      O(basic_keys),        "",        0, 0 },
+	{ "kit_keys",            K_KEYS,      O(kit_keys),          "",        0, 0 },
+	{ "master_key",          K_HEX32,     O(master_key),        "",        0, 0 },
+	{ "v2_window",           K_INT,       O(v2_window),         "60",      1, 3600 },
+	{ "nonce_ttl",           K_INT,       O(nonce_ttl),         "120",     2, 86400 },
+	{ "v1_max_age",          K_INT,       O(v1_max_age),        "86400",   0, 31 * 86400 },
+	{ "body_limit",          K_SIZE,      O(body_limit),        "4194304", 1024, 64L << 20 },
+	{ "encrypt_type",        K_INT,       O(encrypt_type),      "1",       1, 2 },
+	{ "provision_mode",      K_PROVISION, O(provision_mode),    "auto",    0, 0 },
+	{ "app_front_end_url",   K_STR,       O(app_front_end_url), "https://app.example.com/?instance={instanceId}", 0, 0 },
+	{ "app_admin_url",       K_STR,       O(app_admin_url),     "",        0, 0 },
+	{ "app_memo",            K_STR,       O(app_memo),          "",        0, 0 },
+	{ "test_user_name",      K_STR,       O(test_user_name),    "test-admin", 0, 0 },
+	{ "test_password",       K_STR,       O(test_password),     "Test-Passw0rd", 0, 0 },
+	{ "change_check_refuse", K_STR,       O(change_check_refuse), "",      0, 0 },
+	{ "mkt_url",             K_STR,       O(mkt_url),           "https://mkt.myhuaweicloud.com", 0, 0 },
+	{ "mkt_fallback_url",    K_STR,       O(mkt_fallback_url),  "https://mkt.myhuaweicloud.cn", 0, 0 },
+	{ "apig_ak",             K_STR,       O(apig_ak),           "",        0, 0 },
+	{ "apig_sk",             K_STR,       O(apig_sk),           "",        0, 0 },
+	{ "ca_file",             K_STR,       O(ca_file),           "",        0, 0 },
+	{ "order_fetch_hours",   K_INT,       O(order_fetch_hours), "24",      1, 24 * 30 },
+	{ "order_fetch_inline",  K_INT,       O(order_fetch_inline), "1",      0, 1 },
+	{ "rsa_private_key",     K_STR,       O(rsa_private_key),   "",        0, 0 },
+	{ "app_id",              K_STR,       O(app_id),            "",        0, 0 },
+	{ "login_unified_url",   K_STR,       O(login_unified_url),
+	  "https://macroverse.huaweicloud.com/unified-login/#/portal-login?ind=UNOP&appId={appId}", 0, 0 },
+	{ "login_callback_url",  K_STR,       O(login_callback_url), "",       0, 0 },
+	{ "cas_callback_url",    K_STR,       O(cas_callback_url),  "",        0, 0 },
+	{ "login_landing_url",   K_STR,       O(login_landing_url), "/koogate/session?view=page", 0, 0 },
+	{ "logout_redirect_url", K_STR,       O(logout_redirect_url), "",      0, 0 },
+	{ "login_mode",          K_STR,       O(login_mode),        "web",     0, 0 },
+	{ "login_require_grant", K_INT,       O(login_require_grant), "1",     0, 1 },
+	{ "cas_tenant",          K_STR,       O(cas_tenant),        "",        0, 0 },
+	{ "session_idle",        K_INT,       O(session_idle),      "1800",    60, 7 * 86400 },
+	{ "session_max",         K_INT,       O(session_max),       "28800",   60, 30 * 86400 },
+	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "Lax",     0, 0 },
+	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "'self'",  0, 0 },
+	{ "idp_timeout_ms",      K_INT,       O(idp_timeout_ms),    "4000",    100, 30000 },
+	{ "log_file",            K_STR,       O(log_file),          "",        0, 0 },
+	{ "usage_api",           K_STR,       O(usage_api),         "new",     0, 0 },
+	{ "usage_url",           K_STR,       O(usage_url),         "",        0, 0 },
+	{ "usage_fallback_url",  K_STR,       O(usage_fallback_url), "",       0, 0 },
+	{ "usage_key",           K_STR,       O(usage_key),         "",        0, 0 },
+	{ "usage_apig",          K_INT,       O(usage_apig),        "0",       0, 1 },
+	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
+	{ "usage_timeout",       K_INT,       O(usage_timeout),     "10",      1, 120 },
+	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
+	{ "usage_info",          K_INT,       O(usage_info),        "0",       0, 1 },
+	{ "worker_command",      K_STR,       O(worker_command),    "",        0, 0 },
+	{ "worker_on_created",   K_STR,       O(worker_on_created), "",        0, 0 },
+	{ "worker_on_renewed",   K_STR,       O(worker_on_renewed), "",        0, 0 },
+	{ "worker_on_frozen",    K_STR,       O(worker_on_frozen),  "",        0, 0 },
+	{ "worker_on_unfrozen",  K_STR,       O(worker_on_unfrozen), "",       0, 0 },
+	{ "worker_on_released",  K_STR,       O(worker_on_released), "",       0, 0 },
+	{ "worker_on_upgraded",  K_STR,       O(worker_on_upgraded), "",       0, 0 },
+	{ "worker_on_order_fetched", K_STR,   O(worker_on_order_fetched), "",  0, 0 },
+	{ "worker_on_kit",       K_STR,       O(worker_on_kit),     "",        0, 0 },
+	{ "worker_timeout",      K_INT,       O(worker_timeout),    "30",      1, 3600 },
+	{ "worker_max_attempts", K_INT,       O(worker_max_attempts), "20",    1, 1000 },
+	{ "worker_test_events",  K_INT,       O(worker_test_events), "0",      0, 1 },
+#undef O
+};
+#define NKEYS (sizeof keys / sizeof *keys)
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static bool set_keyring(struct kg_keyring *ring, const char *v, char *err, size_t errlen,
+                        const char *name)
+{
+	char *copy = ck_strdup(v), *save = NULL, *tok;
+
+	for (size_t i = 0; i < ring->n; i++)
+		free(ring->keys[i]);
+	ring->n = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (!*tok)
+			continue;
+		if (ring->n == KG_MAX_KEYS) {
+			snprintf(err, errlen, "%s: at most %d keys", name, KG_MAX_KEYS);
+			free(copy);
+			return false;
+		}
+		ring->keys[ring->n++] = ck_strdup(tok);
+	}
+	ck_memzero(copy, strlen(v));
+	free(copy);
+	return true;
+}
+
+static bool set_value(const struct key *k, const char *v, char *err, size_t errlen)
+{
+	void *field = (char *)&kg_cfg + k->off;
+	char *end;
+	long n;
+
+	switch (k->type) {
+	case K_STR:
+		free(*(char **)field);
+		*(char **)field = ck_strdup(v);
+		return true;
+	case K_INT:
+	case K_SIZE:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || end == v || *end || n < k->min || n > k->max) {
+			snprintf(err, errlen, "%s: expected a number from %ld to %ld, got \"%s\"",
+			         k->name, k->min, k->max, v);
+			return false;
+		}
+		if (k->type == K_INT)
+			*(int *)field = (int)n;
+		else
+			*(size_t *)field = (size_t)n;
+		return true;
+	case K_KEYS:
+		return set_keyring(field, v, err, errlen, k->name);
+	case K_HEX32: {
+		unsigned char *out = field;
+		if (!*v) {
+			kg_cfg.has_master_key = false;
+			return true;
+		}
+		if (strlen(v) != 2 * KG_MASTER_KEY_LEN) {
+			snprintf(err, errlen, "%s: expected %d hex digits", k->name, 2 * KG_MASTER_KEY_LEN);
+			return false;
+		}
+		for (size_t i = 0; i < KG_MASTER_KEY_LEN; i++) {
+			unsigned b;
+			if (sscanf(v + 2 * i, "%2x", &b) != 1 || !isxdigit((unsigned char)v[2 * i]) ||
+			    !isxdigit((unsigned char)v[2 * i + 1])) {
+				snprintf(err, errlen, "%s: expected hex digits", k->name);
+				return false;
+			}
+			out[i] = (unsigned char)b;
+		}
+		kg_cfg.has_master_key = true;
+		return true;
+	}
+	case K_PROVISION:
+		if (strcmp(v, "auto") == 0)
+			kg_cfg.provision_mode = KG_PROVISION_AUTO;
+		else if (strcmp(v, "external") == 0)
+			kg_cfg.provision_mode = KG_PROVISION_EXTERNAL;
+		else {
+			snprintf(err, errlen, "%s: expected auto or external, got \"%s\"", k->name, v);
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+static const struct key *find_key(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+bool kg_config_load(const char *path, char *err, size_t errlen)
+{
+	char line[4096];
+	FILE *f;
+	int lineno = 0;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].def && !set_value(&keys[i], keys[i].def, err, errlen))
+			return false;
+	if (!path)
+		path = getenv("KOOGATE_CONFIG");
+	if (path && *path) {
+		if (!(f = fopen(path, "r"))) {
+			snprintf(err, errlen, "cannot open configuration %s: %s", path, strerror(errno));
+			return false;
+		}
+		while (fgets(line, sizeof line, f)) {
+			char *s, *eq;
+			const struct key *k;
+
+			lineno++;
+			if (!strchr(line, '\n') && !feof(f)) {
+				snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+				fclose(f);
+				return false;
+			}
+			s = trim(line);
+			if (*s == '#' || *s == '\0')
+				continue;
+			if (!(eq = strchr(s, '='))) {
+				snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+				fclose(f);
+				return false;
+			}
+			*eq = '\0';
+			if (!(k = find_key(trim(s)))) {
+				snprintf(err, errlen, "%s:%d: unknown key \"%s\"", path, lineno, trim(s));
+				fclose(f);
+				return false;
+			}
+			if (!set_value(k, trim(eq + 1), err, errlen)) {
+				fclose(f);
+				return false;
+			}
+		}
+		ck_memzero(line, sizeof line);
+		fclose(f);
+	}
+	for (i = 0; i < NKEYS; i++) {
+		char env[64], *p;
+		const char *v;
+
+		snprintf(env, sizeof env, "KOOGATE_%s", keys[i].name);
+		for (p = env; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		if ((v = getenv(env)) && !set_value(&keys[i], v, err, errlen))
+			return false;
+	}
+	if (strcmp(kg_cfg.cookie_samesite, "Lax") && strcmp(kg_cfg.cookie_samesite, "Strict") &&
+	    strcmp(kg_cfg.cookie_samesite, "None")) {
+		snprintf(err, errlen, "cookie_samesite: expected Lax, Strict or None");
+		return false;
+	}
+	if (strcmp(kg_cfg.login_mode, "web") && strcmp(kg_cfg.login_mode, "workbench")) {
+		snprintf(err, errlen, "login_mode: expected web or workbench");
+		return false;
+	}
+	if (strcmp(kg_cfg.usage_api, "new") && strcmp(kg_cfg.usage_api, "old")) {
+		snprintf(err, errlen, "usage_api: expected new or old");
+		return false;
+	}
+	if (kg_cfg.basic_keys.n == 0) {
+		snprintf(err, errlen, "basic_keys: no basic-interface access key configured");
+		return false;
+	}
+	return true;
+}
