@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # koogate — build, run and test.  See README.md.
 CC      ?= cc
 PKGS    := fcgi json-c libpq openssl libcurl
@@ -32,7 +33,9 @@ all: $(CGI_BIN) $(TOOL_BIN) $(B)/hello
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
+# Made anew: `ar r` into an old archive would keep members whose sources moved or went away.
 $(B)/libkoogate.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 # One program per source file, wherever its family keeps it.
 vpath %.c cgi-bin $(FAMILY_DIRS)
@@ -52,7 +55,7 @@ $(B)/unit:
 	mkdir -p $@
 
 deps:
-	tools/deps.sh
+	tools/deps.sh test
 
 unit: $(UNIT_BIN)
 	tests/unit/run.sh $(UNIT_BIN)
@@ -67,7 +70,9 @@ valgrind: $(UNIT_BIN)
 migrate: all
 	$(B)/koogate migrate
 
-run: deps
+# Running needs no test tools (lighttpd, Chromium, clang, Node): only the run profile.
+run:
+	tools/deps.sh run
 	$(MAKE) all
 	tools/run.sh
 
@@ -93,3 +98,86 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# ---- Installation (GNU conventions), the Debian package and its test -------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=...] [sysconfdir=...] [localstatedir=...] [libexecdir=...]
+# Installed text files name their paths in the Debian layout (/usr/bin, /usr/libexec/koogate, /etc,
+# /var); install-paths.sed rewrites them to the chosen directories, so all of them agree.
+VERSION       := $(shell cat VERSION)
+CFLAGS        += -DKG_VERSION='"$(VERSION)"'
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+bindir        ?= $(exec_prefix)/bin
+libexecdir    ?= $(exec_prefix)/libexec
+datarootdir   ?= $(prefix)/share
+datadir       ?= $(datarootdir)
+mandir        ?= $(datarootdir)/man
+docdir        ?= $(datarootdir)/doc/koogate
+sysconfdir    ?= $(prefix)/etc
+localstatedir ?= $(prefix)/var
+unitdir       ?= $(prefix)/lib/systemd/system
+INSTALL       ?= install
+KG_PROGRAMS   := $(notdir $(CGI_BIN))
+KG_UNITS      := $(wildcard tools/systemd/*.service tools/systemd/*.timer)
+KG_DOCGEN     := $(B)/man/koogate.8 $(B)/man/koogate.conf.5 $(B)/koogate.conf.example
+
+.PHONY: docs install uninstall deb test-package test-install
+docs: $(KG_DOCGEN)
+$(KG_DOCGEN) &: README.md $(wildcard lib/config.c lib/*/config.c) tools/docgen.py $(B)/koogate
+	python3 tools/docgen.py --koogate $(B)/koogate --version $(VERSION) --out $(B)
+
+# Written by every `make install`, so it always holds the directories of the last one (tests read it).
+kg_paths_sed = printf '%s\n' 's|/usr/libexec/koogate|$(libexecdir)/koogate|g' 's|/usr/share/koogate|$(datadir)/koogate|g' \
+	    's|/usr/bin/koogate|$(bindir)/koogate|g' 's|/etc/koogate|$(sysconfdir)/koogate|g' \
+	    's|/var/log/koogate|$(localstatedir)/log/koogate|g' 's|/var/lib/koogate|$(localstatedir)/lib/koogate|g' >$(B)/install-paths.sed
+
+# install-text SRC DEST MODE: a text file with the installed paths filled in.
+kg_install_text = sed -f $(B)/install-paths.sed $(1) >$(B)/install.tmp && $(INSTALL) -m $(3) $(B)/install.tmp $(2) && rm -f $(B)/install.tmp
+
+install: all docs
+	$(kg_paths_sed)
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/koogate $(DESTDIR)$(datadir)/koogate/sql \
+	    $(DESTDIR)$(datadir)/koogate/apache $(DESTDIR)$(datadir)/koogate/lighttpd $(DESTDIR)$(mandir)/man5 \
+	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysconfdir)/koogate \
+	    $(DESTDIR)$(sysconfdir)/apache2/conf-available $(DESTDIR)$(sysconfdir)/logrotate.d
+	$(INSTALL) -m 0755 $(B)/koogate $(DESTDIR)$(bindir)/koogate
+	$(INSTALL) -m 0755 $(addprefix $(B)/,$(KG_PROGRAMS)) $(DESTDIR)$(libexecdir)/koogate/
+	$(INSTALL) -m 0644 sql/*.sql $(DESTDIR)$(datadir)/koogate/sql/
+	$(call kg_install_text,apache-conf/koogate-server.conf,$(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate.conf,0644)
+	$(call kg_install_text,apache-conf/koogate.conf,$(DESTDIR)$(datadir)/koogate/apache/koogate-vhost.conf,0644)
+	$(call kg_install_text,apache-conf/site-acme.conf,$(DESTDIR)$(datadir)/koogate/apache/site-acme.conf,0644)
+	$(call kg_install_text,apache-conf/site-own-cert.conf,$(DESTDIR)$(datadir)/koogate/apache/site-own-cert.conf,0644)
+	$(call kg_install_text,apache-conf/lighttpd-koogate.conf,$(DESTDIR)$(datadir)/koogate/lighttpd/50-koogate.conf,0644)
+	$(foreach u,$(KG_UNITS),$(call kg_install_text,$(u),$(DESTDIR)$(unitdir)/$(notdir $(u)),0644) &&) true
+	$(call kg_install_text,tools/systemd/koogate.cron,$(DESTDIR)$(datadir)/koogate/koogate.cron,0644)
+	$(call kg_install_text,tools/logrotate/koogate,$(DESTDIR)$(sysconfdir)/logrotate.d/koogate,0644)
+	$(call kg_install_text,tools/example-provisioner.sh,$(DESTDIR)$(datadir)/koogate/example-provisioner.sh,0755)
+	$(call kg_install_text,$(B)/koogate.conf.example,$(DESTDIR)$(datadir)/koogate/koogate.conf.example,0644)
+	$(call kg_install_text,$(B)/man/koogate.8,$(DESTDIR)$(mandir)/man8/koogate.8,0644)
+	$(call kg_install_text,$(B)/man/koogate.conf.5,$(DESTDIR)$(mandir)/man5/koogate.conf.5,0644)
+	$(INSTALL) -m 0644 README.md LICENSE doc/protocol.md $(DESTDIR)$(docdir)/
+	@# The configuration holds secrets: never replace an existing one, never world-readable.
+	test -e $(DESTDIR)$(sysconfdir)/koogate/koogate.conf || \
+	    $(INSTALL) -m 0640 $(DESTDIR)$(datadir)/koogate/koogate.conf.example $(DESTDIR)$(sysconfdir)/koogate/koogate.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/koogate $(DESTDIR)$(mandir)/man8/koogate.8 $(DESTDIR)$(mandir)/man5/koogate.conf.5 \
+	    $(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate.conf $(DESTDIR)$(sysconfdir)/logrotate.d/koogate \
+	    $(addprefix $(DESTDIR)$(unitdir)/,$(notdir $(KG_UNITS)))
+	rm -rf $(DESTDIR)$(libexecdir)/koogate $(DESTDIR)$(datadir)/koogate $(DESTDIR)$(docdir)
+	@echo "kept $(DESTDIR)$(sysconfdir)/koogate (configuration and keys) and the database"
+
+# The .deb from Debian's own build dependencies (debian/control), into build/deb/.
+deb:
+	tools/deps.sh package
+	tools/build-deb.sh
+
+# The package on a clean Debian 12 root, following the README's production steps (slow: see README).
+test-package:
+	tools/deps.sh package
+	tests/package/run.sh
+
+# make install DESTDIR=tmp, Apache over HTTPS from the installed files (also part of `make test`).
+test-install: all
+	tests/install/run.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """bench/helper.py — the parts of bench/run.sh that are easier in Python (standard library only).
 
   helper.py rss VAR                      JSON: resident memory of each FastCGI program of the stack

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bench/load.c — a small HTTP/1.1 load generator for koogate benchmarks.
  *
  * One thread, epoll, N keep-alive connections to 127.0.0.1. Every request is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # bench/run.sh — what `make bench` runs after the build: throughput and latency of koogate against a
 # dedicated stack, as ratios to the hello-world FastCGI ceiling behind the same Apache + mod_fcgid.
 #
@@ -142,9 +143,9 @@ else
     GW_URL=https://127.0.0.1:$GW_PORT
     start_stack stack-restart.log "${LOGIN_SET[@]}" "ca_file=$W/ca.pem" \
         "usage_url=$GW_URL/api/mkp-openapi-public/global/v1/isv/usage-data"
-    python3 tests/fakes/koogallery.py --port "$GW_PORT" --cert "$TLS_CERT" --key "$TLS_KEY" \
-        --ak "$(openssl rand -hex 10)" --sk "$(openssl rand -hex 20)" --usage-key "$KOOGATE_BASIC_KEY" \
-        >"$W/gateway.log" 2>&1 &
+    KOOGALLERY_SK=$(openssl rand -hex 20) KOOGALLERY_USAGE_KEY=$KOOGATE_BASIC_KEY \
+        python3 tests/fakes/koogallery.py --port "$GW_PORT" --cert "$TLS_CERT" --key "$TLS_KEY" \
+        --ak "$(openssl rand -hex 10)" >"$W/gateway.log" 2>&1 &
     FAKE_PIDS+=($!)
 fi
 echo '{}' >"$W/clients.json"; echo '{}' >"$W/users.json"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* status: a read-only page for the on-call person — instances by state,
  * tenants, the last inbound calls with their verdicts, failing events and the
  * usage backlog. Access is restricted by the web server (HTTP authentication
@@ -31,7 +32,7 @@ static struct kg_stmt q_tenants = KG_STMT(status_tenants, 0,
 static struct kg_stmt q_calls = KG_STMT(status_calls, 0,
 	"SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program, COALESCE(activity, '') AS activity,"
 	" http_status AS http, COALESCE(result_code, '') AS result, verdict, round(duration_ms::numeric, 1) AS ms,"
-	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote"
+	" COALESCE(instance_id, '') AS instance, COALESCE(remote_addr, '') AS remote, calls"
 	" FROM inbound_call ORDER BY id DESC LIMIT 30");
 static struct kg_stmt q_events = KG_STMT(status_events, 0,
 	"SELECT id, kind, COALESCE(instance_id, '') AS instance, attempts, COALESCE(last_error, '') AS last_error,"

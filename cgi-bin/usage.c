@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* usage: records pay-per-use usage for apps that do not talk to PostgreSQL.
  * Authenticated with the bearer token usage_token (closed when it is empty).
  *   POST /koogate/usage  Authorization: Bearer T
@@ -88,6 +89,8 @@ static void serve(struct kg_ctx *c)
 	if (!*why && kg_fields_json(fields, U__MAX, c->json, &v, why, sizeof why) &&
 	    !v.v[U_AT] && !(v.v[U_BEGIN] && v.v[U_END]))
 		snprintf(why, sizeof why, "give at, or begin and end");
+	if (!*why && !ck_finite_number(v.v[U_VALUE]))
+		snprintf(why, sizeof why, "value must be a finite decimal number");
 	if (*why) {
 		c->verdict = KG_V_BAD_REQUEST;
 		answer(c, 400, "error", why);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Replay data fixtures (tests/fixtures/*.json) against a running koogate stack.
 
 Usage:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tests/run.sh — what `make test` runs after the build:
 #   1. the C unit tests (`make unit`);
 #   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>
 #      (tools/stack.sh start, with usage_info = 1), a second "variant" node of the same server on the
 #      same database in var/test-<server>-variant (basic key `xxxxxxx`, v1_max_age = 0, usage_info = 0:
 #      the published V1-A request of security.md §11 verifies there), the data fixtures
-#      (tests/fixture_runner.py --variant-env), stack stop.
+#      (tests/fixture_runner.py --variant-env), stack stop;
+#   3. ... the installed koogate (tests/install/run.sh: make install DESTDIR=<tmp>, HTTPS Apache), ...
 # Stacks are always stopped on exit. On failures the web server's error log tail is printed.
 # Ends with one overall line "N passed, N failed"; exit status 0 only if nothing failed.
 #
@@ -80,7 +82,8 @@ for server in $SERVERS; do
     rm -rf "$var"
     STARTED+=("$var")
     t0=$(date +%s)
-    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 2>&1 | tee "$TMP/start-$server.out"; then
+    if ! tools/stack.sh start --server "$server" --var "$var" --build "$BUILD" --set usage_info=1 \
+            --set usage_on_demand_products=KGV1ONDEMAND 2>&1 | tee "$TMP/start-$server.out"; then
         :
     fi
     if [ ! -f "$var/stack.env" ]; then
@@ -98,8 +101,14 @@ for server in $SERVERS; do
     rm -rf "$variant"
     STARTED+=("$variant")
     VARIANT_ARGS=()
+    # The variant is half-way through a rotation of the app credential's key pair: a new key first, the
+    # main node's key second (kit_key_rotation.json).
+    rotated="$var/rsa_rotated.pem"
+    "$BUILD/koogate" keygen --out "$rotated" >/dev/null 2>&1 && chgrp --reference="$var/koogate.conf" "$rotated" &&
+        chmod 0640 "$rotated"
     if tools/stack.sh start --server "$server" --var "$variant" --build "$BUILD" --db-from "$var" \
-            --set basic_keys=xxxxxxx --set v1_max_age=0 --set usage_info=0 >"$TMP/start-$server-variant.out" 2>&1; then
+            --set basic_keys=xxxxxxx --set v1_max_age=0 --set usage_info=0 \
+            --set "rsa_private_key=$rotated, $var/rsa_private_key.pem" >"$TMP/start-$server-variant.out" 2>&1; then
         VARIANT_ARGS=(--variant-env "$variant/stack.env")
     else
         echo "FAIL $server: the variant node did not start (its fixtures are skipped)"
@@ -184,6 +193,13 @@ make --no-print-directory valgrind "${MAKE_ARGS[@]}" 2>&1 | tee "$TMP/valgrind.o
 rc=${PIPESTATUS[0]}
 printf '%s passed, %s failed\n' "$(grep -c '^ok valgrind' "$TMP/valgrind.out")" "$(grep -c '^FAIL valgrind' "$TMP/valgrind.out")" >>"$TMP/valgrind.out"
 tally "valgrind" "$TMP/valgrind.out" "$rc"
+
+# ---------------------------------------------------------------- 3c. the installed koogate
+# make install DESTDIR=<tmp>, Apache over HTTPS from the installed files, the README's deploying steps,
+# the simulator, the status page, log reopening, make uninstall (tests/install/run.sh).
+section "installed (make install DESTDIR, HTTPS; tests/install)"
+tests/install/run.sh 2>&1 | tee "$TMP/install.out"
+tally "install" "$TMP/install.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- 4. faults and two web nodes
 section "faults and two nodes (tests/faults)"

@@ -1,28 +1,46 @@
 #!/usr/bin/env bash
-# tools/deps.sh — make sure the Debian packages needed to build and test koogate are installed.
+# SPDX-License-Identifier: ISC
+# tools/deps.sh — make sure the Debian packages needed to build, run or test koogate are installed.
 #
-#   tools/deps.sh            check, and install what is missing (root, or via sudo)
-#   tools/deps.sh --check    only check; exit 1 and print the install command if something is missing
+#   tools/deps.sh [run|test|package]            check, and install what is missing (root, or via sudo)
+#   tools/deps.sh --check [run|test|package]    only check; exit 1 and print the install command
+#   tools/deps.sh --list [run|test|package]     print the profile's packages
+#
+# run (`make run`): building and running the stack. test (the default; `make test`): also lighttpd,
+# Chromium, clang, valgrind and Node for the test suites. package (`make deb`, `make test-package`):
+# also the Debian packaging tools and mmdebstrap.
 #
 # Fast path: one dpkg-query call when everything is already installed.
 set -euo pipefail
 
-PACKAGES=(
+RUN_PACKAGES=(
     build-essential gcc make pkg-config
     libfcgi-dev libjson-c-dev libpq-dev libssl-dev libcurl4-openssl-dev
     postgresql
-    apache2 apache2-utils libapache2-mod-fcgid lighttpd
+    apache2 apache2-utils libapache2-mod-fcgid
     openssl python3 curl ca-certificates
+)
+TEST_PACKAGES=(
+    lighttpd valgrind man-db
     chromium fonts-wqy-microhei
     clang libclang-rt-14-dev
 )
+PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian mmdebstrap)
 
-check_only=0
-case "${1:-}" in
-    --check) check_only=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    "") ;;
-    *) echo "deps.sh: unknown option $1" >&2; exit 2 ;;
+check_only=0 profile=test
+for arg in "$@"; do
+    case "$arg" in
+        --check) check_only=1 ;;
+        --list) check_only=2 ;;
+        run|test|package) profile=$arg ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "deps.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+PACKAGES=("${RUN_PACKAGES[@]}")
+case "$profile" in
+    test) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+    package) PACKAGES+=("${PACKAGE_PACKAGES[@]}") ;;
 esac
 
 missing_packages() {
@@ -35,6 +53,8 @@ missing_packages() {
     done
 }
 
+if [ "$check_only" = 2 ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps.sh: dpkg-query not found; this script supports Debian/Ubuntu only." >&2
     echo "deps.sh: install the equivalents of: ${PACKAGES[*]}" >&2
@@ -43,7 +63,7 @@ fi
 
 # The browser test drives Chromium with playwright-core from npm, which needs Node.js >= 20. A machine
 # that has node (e.g. from NodeSource) keeps it; Debian's own nodejs/npm are added only when none is there.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$profile" = test ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     PACKAGES+=(nodejs npm)
 fi
 

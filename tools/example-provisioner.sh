@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # An example vendor provisioner: it takes koogate's events in order and acts on them.
 # Replace the three provision_* functions with calls into your product.
 #

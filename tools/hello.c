@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The benchmark ceiling: the smallest useful FastCGI program, behind the
  * same web server, so koogate's cost can be reported as a ratio to it. */
 #include <fcgiapp.h>

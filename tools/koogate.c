@@ -1,9 +1,13 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: the operator's command. Subcommands are a table; each has its
  * own help text. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "koogate.h"
 #include "buf.h"
@@ -46,10 +50,11 @@ PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p)
 
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		/* The message may quote a value from a buyer (an instance id, a name). */
+		fputs("koogate: ", stderr);
+		put_text(stderr, primary ? primary : PQerrorMessage(db));
 		if (primary)
-			fprintf(stderr, "koogate: %s\n", primary);
-		else
-			fprintf(stderr, "koogate: %s", PQerrorMessage(db));
+			fputc('\n', stderr);
 		PQclear(res);
 		return NULL;
 	}
@@ -74,20 +79,77 @@ char *read_file(const char *path, size_t *len)
 	return b.p;
 }
 
+
+/* Where the migrations are: $KOOGATE_SQL_DIR, else share/koogate/sql next to
+ * the installed binary (PREFIX/bin/koogate; this also holds under DESTDIR),
+ * else the source tree the binary was built in. */
+const char *sql_dir(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("KOOGATE_SQL_DIR");
+	struct stat st;
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof path - 1);
+	if (n > 0) {
+		path[n] = '\0';
+		if ((slash = strrchr(path, '/'))) {
+			*slash = '\0';
+			if ((size_t)snprintf(slash, sizeof path - (size_t)(slash - path),
+			                     "/../share/koogate/sql") < sizeof path - (size_t)(slash - path) &&
+			    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				return path;
+		}
+	}
+	return KG_SQL_DIR;
+}
+
 /* Terminal columns of a cell (codec.h). */
-int display_width(const char *s)
+static int display_width(const char *s)
 {
 	return (int)kg_utf8_width(s);
 }
 
-void print_cell(const char *v, int width, bool last)
+/* Buyer-controlled text (tenant, user, department names) reaches the
+ * operator's terminal: its control characters are shown escaped, never sent. */
+static void term_text(const char *v, struct kbuf *b)
 {
-	fputs(v, stdout);
+	kbuf_reset(b);
+	kg_term_text(b, v);
+	kbuf_putc(b, '\0');
+}
+
+void put_text(FILE *f, const char *v)
+{
+	struct kbuf b = { 0 };
+
+	term_text(v, &b);
+	fputs(b.p, f);
+	kbuf_free(&b);
+}
+
+static int text_width(const char *v)
+{
+	struct kbuf b = { 0 };
+	int w;
+
+	term_text(v, &b);
+	w = display_width(b.p);
+	kbuf_free(&b);
+	return w;
+}
+
+static void print_cell(const char *v, int width, bool last)
+{
+	put_text(stdout, v);
 	if (last) {
 		putchar('\n');
 		return;
 	}
-	for (int pad = width - display_width(v) + 2; pad > 0; pad--)
+	for (int pad = width - text_width(v) + 2; pad > 0; pad--)
 		putchar(' ');
 }
 
@@ -105,10 +167,10 @@ void print_rows(PGresult *res, bool json)
 	if (cols > 32)
 		cols = 32;
 	for (int c = 0; c < cols; c++) {
-		width[c] = display_width(PQfname(res, c));
+		width[c] = text_width(PQfname(res, c));
 		for (int r = 0; r < rows; r++)
-			if (display_width(PQgetvalue(res, r, c)) > width[c])
-				width[c] = display_width(PQgetvalue(res, r, c));
+			if (text_width(PQgetvalue(res, r, c)) > width[c])
+				width[c] = text_width(PQgetvalue(res, r, c));
 	}
 	for (int c = 0; c < cols; c++)
 		print_cell(PQfname(res, c), width[c], c + 1 == cols);
@@ -166,7 +228,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "migrate", cmd_migrate, "migrate [--sql DIR]",
-	  "Applies the numbered SQL migrations in DIR (default: the build's sql/ folder)\n"
+	  "Applies the numbered SQL migrations in DIR (default: $KOOGATE_SQL_DIR, else\n"
+	  "PREFIX/share/koogate/sql of the installed koogate, else the source tree's sql/)\n"
 	  "to the database named by the configuration's db key. Each file runs once,\n"
 	  "in its own transaction, and is recorded in schema_migrations with its\n"
 	  "SHA-256; an applied file that was edited later stops the run.\n" },
@@ -228,15 +291,21 @@ static const struct command commands[] = {
 	  "private key is written to FILE (PKCS#8 PEM, mode 0600; point rsa_private_key\n"
 	  "at it); the public key is printed as one line of Base64 (X.509\n"
 	  "SubjectPublicKeyInfo DER), the form the seller console's app credential\n"
-	  "(应用凭证) takes.\n" },
+	  "(应用凭证) takes.\n\n"
+	  "Rotation: make a new pair, list the new file first and the old one after\n"
+	  "it (rsa_private_key = NEW, OLD), restart the web server, then replace the\n"
+	  "public key in the app credential (应用凭证修改). applicationSync tries each\n"
+	  "key and logs which one worked (#1, #2); drop OLD once only #1 is seen.\n" },
 	{ "simulate", cmd_simulate, "simulate lifecycle|kit [--v1] [--test] [--url URL] ...",
 	  "Sends what KooGallery sends, signed as KooGallery signs, to a production\n"
 	  "address (--url, else $KOOGATE_URL), and checks every answer as the seller\n"
 	  "console does: HTTP 200, resultCode, required fields and lengths, Body-Sign\n"
 	  "over the exact body with the interface's key, appInfo that decrypts.\n\n"
-	  "simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test]\n"
+	  "simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test] [--product ID]\n"
 	  "  buy, query, renew, freeze, unfreeze, upgrade, release (twice), and an\n"
-	  "  unknown instance, per charging mode, in V2 or V1.\n"
+	  "  unknown instance, per charging mode, in V2 or V1 (V1 orders name --product,\n"
+	  "  default sim-product). usageInfo is checked as the console does (D14): a\n"
+	  "  number with at most 4 decimals and yyyyMMddHHmmss, for pay-per-use only.\n"
 	  "simulate kit [--v1] [--test] [--instance ID] [--public-key FILE]\n"
 	  "  bind (tenantSync, applicationSync with the secret RSA-OAEP-encrypted with\n"
 	  "  the public key, else the one of rsa_private_key), users, departments,\n"
@@ -268,7 +337,8 @@ static int cmd_help(int argc, char **argv)
 			printf("usage: koogate %s\n\n%s", commands[i].synopsis, commands[i].help);
 			return 0;
 		}
-	printf("usage: koogate COMMAND [ARGS]\n\nThe configuration file is read from $KOOGATE_CONFIG.\n\nCommands:\n");
+	printf("usage: koogate COMMAND [ARGS]\n       koogate --version | --help | help COMMAND\n\n"
+	       "The configuration file is read from $KOOGATE_CONFIG (koogate.conf(5)).\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %s\n", commands[i].synopsis);
 	return argc > 1 ? 1 : 0;
@@ -278,6 +348,12 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return cmd_help(1, argv);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("koogate %s\n", KG_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(commands[i].name, argv[1]) != 0)
 			continue;

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate, the operator's command: what the subcommand files share. */
 #ifndef KOOGATE_H
 #define KOOGATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <libpq-fe.h>
 
 /* Options of the form --name value or --flag, checked against a list. */
@@ -21,7 +23,10 @@ bool load_config(void);
  * prints the error's primary message and returns NULL on failure. */
 PGresult *exec_ok(PGconn *db, const char *sql, int n, const char *const *p);
 char *read_file(const char *path, size_t *len);
+const char *sql_dir(void);
 void print_rows(PGresult *res, bool json);
+/* Writes v to f with its control characters escaped (kg_term_text). */
+void put_text(FILE *f, const char *v);
 PGconn *connect_db(void);
 
 /* subcommands */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: migrations, keys, usage and orders. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,7 +31,7 @@ static int name_cmp(const void *a, const void *b)
  * its checksum; an edited applied file stops everything. */
 int cmd_migrate(int argc, char **argv)
 {
-	const char *dir = KG_SQL_DIR;
+	const char *dir = sql_dir();
 	char *names[512];
 	size_t n = 0, applied = 0;
 	struct dirent *e;
@@ -175,7 +176,8 @@ int cmd_keygen(int argc, char **argv)
 	fclose(f);
 	len = i2d_PUBKEY(key, &der);
 	kg_b64_put(&b64, der, (size_t)len);
-	printf("# private key (keep it here; set rsa_private_key = %s):\n", o[0].value);
+	printf("# private key (keep it here; set rsa_private_key = %s, or while rotating\n"
+	       "# rsa_private_key = %s, <the old file>):\n", o[0].value, o[0].value);
 	printf("# public key for the app credential (RSA %d, X.509 SubjectPublicKeyInfo, Base64):\n%s\n", bits, b64.p);
 	OPENSSL_free(der);
 	kbuf_free(&b64);
@@ -205,6 +207,10 @@ int cmd_usage(int argc, char **argv)
 		    !(o[0].value || (o[1].value && o[2].value))) {
 			fprintf(stderr, "usage: koogate usage add --instance ID --value V (--at TIME | --begin TIME --end TIME)\n"
 			                "       [--meter NAME] [--package PKG_INSTANCE] [--correct]\n");
+			return 2;
+		}
+		if (!ck_finite_number(o[7].value)) {
+			fprintf(stderr, "koogate: --value must be a finite decimal number\n");
 			return 2;
 		}
 		if (!(db = connect_db()))
@@ -347,7 +353,7 @@ int cmd_status(int argc, char **argv)
 	}
 	db = kg_db_conn();
 	printf("database: ok (%s)\n", PQdb(db));
-	if ((d = opendir(KG_SQL_DIR))) {
+	if ((d = opendir(sql_dir()))) {
 		while ((e = readdir(d)))
 			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql"))
 				files++;
@@ -355,7 +361,7 @@ int cmd_status(int argc, char **argv)
 	}
 	if ((res = exec_ok(db, "SELECT count(*) FROM schema_migrations", 0, NULL))) {
 		int applied = atoi(PQgetvalue(res, 0, 0));
-		printf("migrations: %d applied, %d in %s%s\n", applied, files, KG_SQL_DIR,
+		printf("migrations: %d applied, %d in %s%s\n", applied, files, sql_dir(),
 		       applied < files ? " (run koogate migrate)" : "");
 		rc |= applied < files;
 		PQclear(res);
@@ -369,8 +375,8 @@ int cmd_status(int argc, char **argv)
 		" (SELECT count(*) FROM usage_record WHERE state IN ('rejected', 'expired')),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'pending'),"
 		" (SELECT count(*) FROM instance_order WHERE fetch_state = 'failed'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'),"
-		" (SELECT count(*) FROM inbound_call WHERE at > now() - interval '24 hours'"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours'),"
+		" (SELECT COALESCE(sum(calls), 0) FROM inbound_call WHERE at > now() - interval '24 hours'"
 		"   AND (result_code IS DISTINCT FROM '000000' OR http_status <> 200)),"
 		" (SELECT count(*) FROM tenant WHERE deleted_at IS NULL),"
 		" (SELECT count(*) FROM usage_record WHERE state = 'held')", 0, NULL);
@@ -393,7 +399,7 @@ int cmd_status(int argc, char **argv)
 	printf("\nlast inbound calls:\n");
 	if ((res = exec_ok(db, "SELECT to_char(at AT TIME ZONE 'UTC', 'MM-DD HH24:MI:SS') AS at_utc, program,"
 	                       " COALESCE(activity, '-') AS activity, http_status AS http, COALESCE(result_code, '-') AS result,"
-	                       " verdict, round(duration_ms::numeric, 1) AS ms, COALESCE(instance_id, '') AS instance"
+	                       " verdict, round(duration_ms::numeric, 1) AS ms, calls, COALESCE(instance_id, '') AS instance"
 	                       " FROM inbound_call ORDER BY id DESC LIMIT 10", 0, NULL))) {
 		print_rows(res, false);
 		PQclear(res);

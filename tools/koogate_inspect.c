@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate: inspecting instances and tenants, and the provisioning hand-off. */
 #include <errno.h>
 #include <stdio.h>
@@ -99,8 +100,10 @@ int cmd_instance(int argc, char **argv)
 			"   || ' ' || COALESCE(c ->> 'result_code', '-') || ' ' || (c ->> 'verdict')"
 			"   FROM d, jsonb_array_elements(COALESCE(j -> 'calls', '[]')) WITH ORDINALITY AS x(c, ordinality)"
 			" ) lines ORDER BY s, n", 1, q);
-		for (int r = 0; t && r < PQntuples(t); r++)
-			printf("%s\n", PQgetvalue(t, r, 0));
+		for (int r = 0; t && r < PQntuples(t); r++) {
+			put_text(stdout, PQgetvalue(t, r, 0));
+			putchar('\n');
+		}
 		PQclear(t);
 	}
 	PQclear(res);
@@ -276,7 +279,9 @@ int cmd_events(int argc, char **argv)
 			PQclear(res);
 			return 1;
 		}
-		printf("event %s (%s %s) queued for the worker again\n", argv[2], PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		printf("event %s (%s ", argv[2], PQgetvalue(res, 0, 0));
+		put_text(stdout, PQgetvalue(res, 0, 1));     /* the instance id came from KooGallery */
+		printf(") queued for the worker again\n");
 		PQclear(res);
 		return 0;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate simulate: the seller console's debugging tool on the vendor's desk.
  * It sends what KooGallery sends, signed as KooGallery signs (V2 basic, V1
  * basic, Kit V2 and V1), to any production URL, and checks each answer as
@@ -30,6 +31,7 @@ struct sim {
 	int         passed, failed;
 	bool        quiet;        /* polling: failures are not reported */
 	char        tag[16];      /* makes generated ids unique per run */
+	const char *product;      /* V1 productId */
 	EVP_PKEY   *pub;          /* the vendor's public key, for clientSecret */
 };
 
@@ -42,7 +44,9 @@ static void result(struct sim *s, bool ok, const char *step, const char *why)
 		printf("ok %s\n", step);
 	} else {
 		s->failed++;
-		printf("FAIL %s: %s\n", step, why);
+		printf("FAIL %s: ", step);
+		put_text(stdout, why);      /* may quote the server's answer */
+		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -208,8 +212,42 @@ static const char *jget(json_object *o, const char *k)
 	return o && json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* usageInfo (D14): pay-per-use and package instances only, usageValue a
+ * number with at most 4 decimals, statisticalTime yyyyMMddHHmmss. */
+static void check_usage_info(struct sim *s, const char *step, json_object *e, bool ondemand)
+{
+	json_object *u, *v;
+	const char *t, *dot;
+	char name[240];
+
+	snprintf(name, sizeof name, "%s usageInfo", step);
+	if (!json_object_object_get_ex(e, "usageInfo", &u)) {
+		if (ondemand)
+			printf("note %s: none; koogate reports it once Query Order or usage_on_demand_products "
+			       "names the product as pay-per-use (D14)\n", name);
+		return;
+	}
+	if (!ondemand) {
+		result(s, false, name, "usageInfo for an instance that is not billed by use");
+		return;
+	}
+	if (!json_object_object_get_ex(u, "usageValue", &v) ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) ||
+	    json_object_get_double(v) < 0 ||
+	    ((dot = strchr(json_object_get_string(v), '.')) && strlen(dot + 1) > 4)) {
+		result(s, false, name, "usageValue must be a number >= 0 with at most 4 decimals");
+		return;
+	}
+	t = jget(u, "statisticalTime");
+	if (!t || strlen(t) != 14 || strspn(t, "0123456789") != 14) {
+		result(s, false, name, "statisticalTime must be yyyyMMddHHmmss");
+		return;
+	}
+	result(s, true, name, NULL);
+}
+
 /* Polls queryInstance until the instance is ready (provisioning may take a moment). */
-static void query(struct sim *s, const char *id)
+static void query(struct sim *s, const char *id, bool ondemand)
 {
 	char step[200];
 
@@ -224,6 +262,7 @@ static void query(struct sim *s, const char *id)
 			json_object *app = NULL;
 			json_object_object_get_ex(e, "appInfo", &app);
 			check_app_info(s, step, app, jget(r, "encryptType"));
+			check_usage_info(s, step, e, ondemand);
 			json_object_put(r);
 			return;
 		}
@@ -261,7 +300,7 @@ static int lifecycle(struct sim *s, const char *mode)
 	snprintf(business, sizeof business, "sim-%s-%s", mode, s->tag);
 	snprintf(step, sizeof step, "%s newInstance (%s)", v, mode);
 	r = s->v1 ? basic(s, step, obj("activity", "newInstance", "orderId", order, "businessId", business,
-	                               "productId", "sim-product", "customerId", "sim-customer",
+	                               "productId", s->product, "customerId", "sim-customer",
 	                               "chargingMode", ondemand ? "1" : period ? "0" : "3",
 	                               "expireTime", period ? expire : NULL, NULL), "000000")
 	          : basic(s, step, obj("activity", "newInstance", "orderId", order, "orderLineId", line,
@@ -281,7 +320,7 @@ static int lifecycle(struct sim *s, const char *mode)
 	json_object_put(r);
 	if (!*id)
 		return 1;
-	query(s, id);
+	query(s, id, ondemand);
 	if (!strcmp(mode, "onetime"))
 		goto release;
 	snprintf(step, sizeof step, "%s refreshInstance (renewal)", v);
@@ -306,7 +345,7 @@ static int lifecycle(struct sim *s, const char *mode)
 		snprintf(up, sizeof up, "%sUP", order);
 		snprintf(step, sizeof step, "%s upgrade", v);
 		r = s->v1 ? basic(s, step, obj("activity", "upgrade", "instanceId", id, "orderId", up, "skuCode", "sim-sku-2",
-		                               "productId", "sim-product", NULL), "000000")
+		                               "productId", s->product, NULL), "000000")
 		          : basic(s, step, obj("activity", "upgradeInstance", "instanceId", id, "orderId", up,
 		                               "orderLineId", "UP-000001", NULL), "000000");
 		step_ok(s, step, r);
@@ -482,7 +521,7 @@ static int kit_scenario(struct sim *s, const char *instance)
 
 static EVP_PKEY *public_key(const char *file)
 {
-	char err[256];
+	char err[256], first[1024];
 	FILE *f;
 	EVP_PKEY *k = NULL;
 
@@ -503,10 +542,14 @@ static EVP_PKEY *public_key(const char *file)
 		kbuf_free(&der);
 		return k;
 	}
-	/* the public half of rsa_private_key */
+	/* the public half of rsa_private_key: the first file is the key pair
+	 * the app credential holds now */
 	if (!*kg_cfg.rsa_private_key || !kg_rsa_load(kg_cfg.rsa_private_key, err, sizeof err))
 		return NULL;
-	if ((f = fopen(kg_cfg.rsa_private_key, "r"))) {
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(kg_cfg.rsa_private_key, ","), kg_cfg.rsa_private_key);
+	for (char *e = first + strlen(first); e > first && e[-1] == ' '; )
+		*--e = '\0';
+	if ((f = fopen(first, "r"))) {
 		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 		fclose(f);
 	}
@@ -517,13 +560,14 @@ int cmd_simulate(int argc, char **argv)
 {
 	struct opt o[] = { { "url", true, NULL, false }, { "v1", false, NULL, false }, { "test", false, NULL, false },
 	                   { "mode", true, "all", false }, { "public-key", true, NULL, false },
-	                   { "instance", true, "", false } };
+	                   { "instance", true, "", false }, { "product", true, "sim-product", false } };
 	const char *what = NULL;
 	struct sim s = { 0 };
 	unsigned char r[4];
 
-	if (!parse_opts(argc, argv, o, 6, &what) || !what || (strcmp(what, "lifecycle") && strcmp(what, "kit"))) {
-		fprintf(stderr, "usage: koogate simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test] [--url URL]\n"
+	if (!parse_opts(argc, argv, o, 7, &what) || !what || (strcmp(what, "lifecycle") && strcmp(what, "kit"))) {
+		fprintf(stderr, "usage: koogate simulate lifecycle [--mode period|onetime|ondemand|all] [--v1] [--test]\n"
+		                "                                  [--product ID] [--url URL]\n"
 		                "       koogate simulate kit [--v1] [--test] [--instance ID] [--public-key FILE] [--url URL]\n");
 		return 2;
 	}
@@ -536,6 +580,7 @@ int cmd_simulate(int argc, char **argv)
 	}
 	s.v1 = o[1].set;
 	s.test = o[2].set;
+	s.product = o[6].value;
 	kg_random(r, sizeof r);
 	snprintf(s.tag, sizeof s.tag, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
 	kg_http_allow_plain = true;         /* a local server while developing */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* koogate worker: the provisioning hand-off (issue: operating koogate). It
  * listens for the outbox's NOTIFY and, for each event, runs the vendor's
  * command for its kind with the event as JSON on stdin and a deadline. The
@@ -260,6 +261,8 @@ int cmd_worker(int argc, char **argv)
 		return 2;
 	}
 	kg_log_init("worker");
+	if (!o[0].set)
+		kg_log("starting, koogate %s", KG_VERSION);
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

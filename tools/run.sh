@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tools/run.sh — `make run`: start koogate behind Apache on 127.0.0.1:$PORT (default 8080) with a
 # private PostgreSQL in ./var, print the production URL, the basic access key and a ready-to-paste
 # signed curl example, then wait. Ctrl-C (or `make stop` from another terminal) stops everything.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tools/stack.sh — run a private koogate stack: PostgreSQL cluster + web server + FastCGI programs.
 #
 #   tools/stack.sh start  [--server apache|lighttpd] [--port N] [--var DIR] [--build DIR] [--db-from DIR]

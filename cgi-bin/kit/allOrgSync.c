@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* allOrgSync (kit-interfaces.md §9, D22): the whole department list of
  * (instanceId, tenantId) as a snapshot: missing departments are deleted.
  * orgInfoList (V2) or orgInfo (V1), an array or a string, strict or lax. */

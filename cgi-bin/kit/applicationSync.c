@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* applicationSync (kit-interfaces.md §6): the tenant's OAuth client. The
  * clientSecret arrives RSA-OAEP encrypted with our public key (D7) and is
  * stored sealed under the master key. Keyed by (instanceId, tenantId, appId). */
@@ -31,18 +32,21 @@ static enum kg_result handle(struct kg_ctx *c, const struct kg_values *v, struct
 	unsigned char mac[KG_SHA256_LEN];
 	bool del = strcmp(v->v[A_FLAG], "0") == 0;
 	enum kg_result r = KG_OK;
+	int key;
 
 	kg_note_ids(c, v->v[A_INSTANCE_ID], NULL);
 	if (!del) {
 		if (!v->v[A_CLIENT_ID] || !*v->v[A_CLIENT_ID] || !v->v[A_CLIENT_SECRET] || !*v->v[A_CLIENT_SECRET]) {
 			return kg_refuse(c, KG_EPARAM, KG_V_REFUSED, "clientId and clientSecret are required to add or modify");
 		}
-		if (!kg_rsa_oaep_decrypt(v->v[A_CLIENT_SECRET], strlen(v->v[A_CLIENT_SECRET]), &secret)) {
+		if (!(key = kg_rsa_oaep_decrypt(v->v[A_CLIENT_SECRET], strlen(v->v[A_CLIENT_SECRET]), &secret))) {
 			(void)a;        /* the standard message of 000101 */
-			return kg_refuse(c, KG_ESECRET, KG_V_REFUSED, "clientSecret does not decrypt with our RSA key "
-			                 "(OAEP SHA-256, MGF1 SHA-1 and SHA-256 tried): is the uploaded public key the "
-			                 "one of rsa_private_key?");
+			return kg_refuse(c, KG_ESECRET, KG_V_REFUSED, "clientSecret does not decrypt with any "
+			                 "rsa_private_key (OAEP SHA-256, MGF1 SHA-1 and SHA-256 tried): is the uploaded "
+			                 "public key the one of a configured key?");
 		}
+		/* which key the marketplace used tells when an old one can go (rotation) */
+		kg_log("clientSecret decrypted with rsa_private_key #%d", key);
 		kg_seal(kg_cfg.master_key, secret.p, secret.len, &sealed);
 		kg_hmac_sha256(kg_cfg.master_key, KG_MASTER_KEY_LEN, secret.p, secret.len, mac);
 		kg_db_bytea_param(sealed.p, sealed.len, &sealed_hex);

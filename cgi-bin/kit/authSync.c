@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* authSync (kit-interfaces.md §7): users granted the app. Keyed by
  * (instanceId, tenantId, appId, userName); flag 1 add, 2 modify, 0 delete,
  * 3 revoke. userList is an array or a string holding one (D6). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "kit.h"
 #include "auth.h"
 #include "config.h"

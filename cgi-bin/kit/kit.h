@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The Kit backend (kit-interfaces.md): every sync interface is one program
  * that declares its field table and handler; this module routes V1/V2 by
  * path, authenticates with the Kit key and reads the tolerant shapes (D6). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* singleOrgSync (kit-interfaces.md §8): one department added, modified
  * (renamed or moved) or deleted. Keyed by (instanceId, tenantId, orgCode). */
 #include <string.h>

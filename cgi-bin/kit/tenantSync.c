@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tenantSync (kit-interfaces.md §5): the buyer's enterprise, bound to an
  * instance; its domainName is the tenant's identity provider. Keyed by
  * (instanceId, tenantId); flag 1 add, 2 modify, 0 delete. */

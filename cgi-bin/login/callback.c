@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* callback: the OAuth redirect target (login.md §4). Exchanges the one-time
  * code with the tenant's own client credentials, reads userinfo, checks the
  * user and starts the local session.
@@ -12,12 +13,17 @@
 #include "login.h"
 #include "response.h"
 
+/* One row when this server issued the state (consumed: true if it was
+ * pending, unexpired and bound to this browser), none when it never did. */
 static struct kg_stmt q_consume = KG_STMT(login_state_use, 2,
-	"UPDATE login_state SET used_at = now()"
-	" WHERE state_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')"
-	"   AND browser_hash = encode(sha256(convert_to($2, 'UTF8')), 'hex')"
-	"   AND used_at IS NULL AND expires_at > now()"
-	" RETURNING tenant_id, redirect_uri, COALESCE(next_url, '')");
+	"WITH h AS (SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex') AS state_hash),"
+	" u AS (UPDATE login_state SET used_at = now()"
+	"  WHERE state_hash = (SELECT state_hash FROM h)"
+	"    AND browser_hash = encode(sha256(convert_to($2, 'UTF8')), 'hex')"
+	"    AND used_at IS NULL AND expires_at > now()"
+	"  RETURNING state_hash, tenant_id, redirect_uri, next_url)"
+	" SELECT u.state_hash IS NOT NULL, u.tenant_id, u.redirect_uri, COALESCE(u.next_url, '')"
+	" FROM login_state s LEFT JOIN u USING (state_hash) WHERE s.state_hash = (SELECT state_hash FROM h)");
 
 /* Restarts the login once on invalid_grant (login.md §4 step 8). */
 static void retry_once(struct kg_ctx *c, const char *tenant, bool workbench, const char *why)
@@ -62,7 +68,9 @@ static void serve(struct kg_ctx *c)
 		return;
 	}
 	if (state) {
-		/* D31: a state must be ours, unexpired, unused and from this browser. */
+		/* D31: a state we issued must be pending, unexpired, unused and
+		 * from this browser; one we never issued (a workbench's own)
+		 * proves nothing either way and counts as absent. */
 		PGresult *res;
 		const char *p[2] = { state, bind };
 
@@ -71,19 +79,25 @@ static void serve(struct kg_ctx *c)
 			login_fail(c, LOGIN_INTERNAL, "database");
 			return;
 		}
-		if (PQntuples(res) != 1) {
+		if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
 			PQclear(res);
 			c->verdict = KG_V_BAD_STATE;
-			login_fail(c, LOGIN_UNKNOWN_TENANT, "state unknown, expired, reused or from another browser");
+			login_fail(c, LOGIN_UNKNOWN_TENANT, "state expired, reused or from another browser");
 			return;
 		}
-		snprintf(tenant_buf, sizeof tenant_buf, "%s", PQgetvalue(res, 0, 0));
-		snprintf(redirect, sizeof redirect, "%s", PQgetvalue(res, 0, 1));
-		snprintf(next, sizeof next, "%s", PQgetvalue(res, 0, 2));
+		if (PQntuples(res) == 1) {
+			snprintf(tenant_buf, sizeof tenant_buf, "%s", PQgetvalue(res, 0, 1));
+			snprintf(redirect, sizeof redirect, "%s", PQgetvalue(res, 0, 2));
+			snprintf(next, sizeof next, "%s", PQgetvalue(res, 0, 3));
+			tenant = tenant_buf;
+			have_redirect = true;
+		} else {
+			kg_log("login: a state this server did not issue is ignored (D31)");
+			state = NULL;
+		}
 		PQclear(res);
-		tenant = tenant_buf;
-		have_redirect = true;
-	} else {
+	}
+	if (!state) {
 		struct kbuf dec = { 0 };
 
 		if (kg_req_cookie(&c->req, "kg_next", next_cookie, sizeof next_cookie) &&

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cas-callback: validates a CAS service ticket at once, and only once
  * (login.md §10.2, D11, D27, D28), then starts the local session.
  *   GET /koogate/cas-callback?ticket=ST-...[&tenant=T] */

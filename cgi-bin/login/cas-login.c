@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cas-login: starts a CAS login at the tenant's IdP (login.md §10.1).
  *   GET /koogate/cas-login?tenant=T */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "login.h"
 #include "apig.h"
 #include "ck.h"
@@ -457,16 +458,24 @@ enum login_err login_check_user(const struct login_tenant *t, struct login_ident
 	return r;
 }
 
+/* A SameSite=None cookie lives in the workbench's cross-site iframe, where
+ * browsers that block third-party cookies keep it only when Partitioned
+ * (CHIPS: stored per top-level site); others ignore the attribute. */
+static const char *cookie_partition(void)
+{
+	return strcmp(kg_cfg.cookie_samesite, "None") == 0 ? "; Partitioned" : "";
+}
+
 void login_cookie_set(struct kbuf *headers, const char *name, const char *value, int max_age)
 {
-	kbuf_printf(headers, "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s\r\n",
-	            name, value, max_age, kg_cfg.cookie_samesite);
+	kbuf_printf(headers, "Set-Cookie: %s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=%s%s\r\n",
+	            name, value, max_age, kg_cfg.cookie_samesite, cookie_partition());
 }
 
 void login_cookie_clear(struct kbuf *headers, const char *name)
 {
-	kbuf_printf(headers, "Set-Cookie: %s=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=%s\r\n",
-	            name, kg_cfg.cookie_samesite);
+	kbuf_printf(headers, "Set-Cookie: %s=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=%s%s\r\n",
+	            name, kg_cfg.cookie_samesite, cookie_partition());
 }
 
 const char *login_page_headers(struct kbuf *b)
@@ -601,11 +610,39 @@ void login_session_free(struct login_session *s)
 	s->refresh = NULL;
 }
 
+/* RFC 3986 pchar plus '/', '?', '#' and '%': everything else (controls, space,
+ * backslash, non-ASCII) is refused rather than second-guessed, because the
+ * WHATWG URL parser strips tabs and newlines and reads '\\' as '/'. */
+static bool next_char_ok(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("-._~!$&'()*+,;=:@/?#%", ch));
+}
+
 const char *login_safe_next(const char *next)
 {
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n") ||
-	    strlen(next) > 512)
+	size_t n = next ? strlen(next) : 0;
+
+	/* "/" then anything but a second slash: a path on this origin, never a
+	 * scheme-relative "//host". */
+	if (n == 0 || n > 512 || next[0] != '/' || next[1] == '/')
 		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!next_char_ok((unsigned char)next[i]))
+			return NULL;
+		if (next[i] == '%') {
+			int hi = kg_hexval((unsigned char)next[i + 1]);
+			int lo = hi < 0 ? -1 : kg_hexval((unsigned char)next[i + 2]);
+			int v = hi * 16 + lo;
+
+			/* An encoded slash, backslash or control becomes one if anything
+			 * decodes the path again (a proxy, the app's router). */
+			if (hi < 0 || lo < 0 || v < 0x20 || v == 0x7f || v == '\\' ||
+			    (v == '/' && i == 1))
+				return NULL;
+			i += 2;
+		}
+	}
 	return next;
 }
 
@@ -669,4 +706,14 @@ void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identit
 	c->verdict = KG_V_OK;
 	kg_respond_redirect(&c->req, login_safe_next(next) ? next : kg_cfg.login_landing_url, h.p);
 	kbuf_free(&h);
+}
+
+bool login_token_needs_renewal(long left, long lifetime)
+{
+	long margin = lifetime / 5 > 300 ? lifetime / 5 : 300;
+
+	/* an unknown lifetime (0) renews in the last 5 minutes */
+	if (lifetime > 0 && margin > lifetime)
+		margin = lifetime;
+	return left < margin;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* login: starts a buyer login (login.md §3, §5). Web mode sends the browser
  * to KooGallery's unified login page; workbench mode to the tenant's
  * authorize endpoint with a one-time state bound to this browser.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Buyer login (login.md): tenant lookup, the OAuth token and userinfo
  * calls, CAS ticket validation, the local-user check and sessions. The
  * login programs in cgi-bin/ are thin steps over this module. */
@@ -85,6 +86,9 @@ struct login_session {
 };
 /* The valid session of this request's cookie (and counts it as activity). */
 bool login_session_get(const struct kg_req *r, struct login_session *s);
+/* D26: renew when less than 5 minutes or 20 % of the lifetime is left,
+ * whichever comes first (the larger margin, at most the lifetime). */
+bool login_token_needs_renewal(long left, long lifetime);
 bool login_session_store_tokens(const struct login_session *s, const struct login_tokens *tok);
 void login_session_end(const char *id_hash);
 void login_session_free(struct login_session *s);
@@ -100,7 +104,8 @@ void login_fail(struct kg_ctx *c, enum login_err e, const char *why);
  * (a local path) or the landing page. tok is NULL for CAS. */
 void login_finish(struct kg_ctx *c, struct login_tenant *t, struct login_identity *id, const char *kind,
                   const struct login_tokens *tok, const char *next);
-/* next if it is a safe local path ("/x", not "//x"), else NULL. */
+/* next if a browser resolves it to a path on this origin ("/x"; not "//x",
+ * "/\\x", "/\tx", "https:", non-ASCII), else NULL. */
 const char *login_safe_next(const char *next);
 
 /* Set-Cookie line that clears name. */

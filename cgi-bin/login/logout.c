@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* logout: ends the local session, clears the cookie, then sends the browser
  * to the IdP so both sides are logged out (login.md §9): the OAuth global
  * logout, or the CAS logout for CAS sessions.

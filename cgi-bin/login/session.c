@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* session: who is logged in, for the vendor's app (JSON) or as a small page
  * (?view=page). Renews the access token server-side when it is close to
  * expiry (D26); a failed renewal ends the session.
@@ -10,16 +11,6 @@
 #include "log.h"
 #include "login.h"
 #include "response.h"
-
-/* Less than 5 minutes or 20 % of the lifetime left, whichever comes first. */
-static bool needs_renewal(const struct login_session *s)
-{
-	long margin = s->token_lifetime / 5;
-
-	if (margin > 300 || margin <= 0)
-		margin = 300;
-	return s->token_left < margin;
-}
 
 static bool renew(struct login_session *s)
 {
@@ -72,7 +63,7 @@ static void serve(struct kg_ctx *c)
 		return;
 	}
 	kg_note_ids(c, s.instance_id, NULL);
-	if (strcmp(s.kind, "oauth") == 0 && s.refresh && needs_renewal(&s) && !renew(&s)) {
+	if (strcmp(s.kind, "oauth") == 0 && s.refresh && login_token_needs_renewal(s.token_left, s.token_lifetime) && !renew(&s)) {
 		login_session_end(s.id_hash);
 		login_cookie_clear(&h, LOGIN_COOKIE);
 		no_session(c, page, &h);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* changeInstanceCheck (§5.7, D18): may this instance change specification at
  * renewal? Answered from configuration; accepting is the default. */
 #include "produce.h"

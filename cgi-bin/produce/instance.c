@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,17 @@
 #include "db.h"
 #include "log.h"
 
+/* One row: the new instance's id (NULL when nothing was inserted) and the
+ * vendor's capacity refusal (sql/015; NULL when there is room). */
 static struct kg_stmt q_create = KG_STMT(instance_create, 13,
-	"WITH ins AS ("
+	"WITH cap AS (SELECT CASE WHEN $8::boolean THEN NULL"
+	"  ELSE koogate_capacity('new', $2::integer, $3, $4, NULLIF($5, ''), NULL, $1) END AS refusal"
+	"), ins AS ("
 	"  INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id,"
 	"    business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name,"
 	"    app_password, app_memo)"
-	"  VALUES ($1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13)"
+	"  SELECT $1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13"
+	"  FROM cap WHERE refusal IS NULL"
 	"  ON CONFLICT DO NOTHING"
 	"  RETURNING instance_id, order_id, order_line_id, test_flag, status, generation"
 	"), ev AS ("
@@ -22,7 +28,7 @@ static struct kg_stmt q_create = KG_STMT(instance_create, 13,
 	"         jsonb_build_object('generation', generation, 'businessId', $6::text,"
 	"                            'productId', $5::text, 'status', status)"
 	"  FROM ins"
-	") SELECT instance_id FROM ins");
+	") SELECT ins.instance_id, cap.refusal FROM cap LEFT JOIN ins ON true");
 static struct kg_stmt q_find_v2 = KG_READ_STMT(instance_find_v2, 3,
 	"SELECT instance_id FROM instance"
 	" WHERE generation = 2 AND order_id = $1 AND order_line_id = $2 AND test_flag = $3::boolean");
@@ -31,15 +37,15 @@ static struct kg_stmt q_find_v1 = KG_READ_STMT(instance_find_v1, 3,
 	" WHERE generation = 1 AND order_id = $1 AND product_id = $2 AND test_flag = $3::boolean");
 static struct kg_stmt q_app_infos = KG_READ_STMT(instance_app_infos, 1,
 	"SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name,"
-	"       app_password, app_memo, NULL, NULL"
+	"       app_password, app_memo, test_flag, NULL, NULL"
 	" FROM instance WHERE instance_id = ANY ($1::text[])");
-/* With usage_info (D14): the usage recorded so far and the end of its last window. */
-static struct kg_stmt q_app_infos_usage = KG_READ_STMT(instance_app_infos_usage, 1,
+/* With usage_info (D14, sql/014): pay-per-use and package instances' usage. */
+static struct kg_stmt q_app_infos_usage = KG_READ_STMT(instance_app_infos_usage, 4,
 	"SELECT i.instance_id, i.status, i.app_front_end_url, i.app_admin_url, i.app_user_name,"
-	"       i.app_password, i.app_memo, trim_scale(u.total)::text,"
-	"       to_char(u.last_end AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS')"
-	" FROM instance i LEFT JOIN LATERAL (SELECT sum(usage_value) AS total, max(end_time) AS last_end"
-	"   FROM usage_record r WHERE r.instance_id = i.instance_id AND r.state <> 'rejected') u ON true"
+	"       i.app_password, i.app_memo, i.test_flag, u.usage_value, u.statistical_time"
+	" FROM instance i LEFT JOIN LATERAL koogate_usage_info(i,"
+	"   string_to_array(regexp_replace($2, '\\s', '', 'g'), ','),"
+	"   string_to_array(regexp_replace($3, '\\s', '', 'g'), ','), $4::int) u ON true"
 	" WHERE i.instance_id = ANY ($1::text[])");
 
 /* {instanceId} in the configured template, percent-encoded. */
@@ -144,7 +150,13 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 			r = KG_EINTERNAL;
 			break;
 		}
-		if (PQntuples(res) == 1) {
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
+			kg_log("order %s refused by koogate_capacity: %s", o->order_id, PQgetvalue(res, 0, 1));
+			PQclear(res);
+			r = KG_ENORES;
+			break;
+		}
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 			snprintf(id, INSTANCE_ID_MAX + 1, "%s", PQgetvalue(res, 0, 0));
 			*created = true;
 			PQclear(res);
@@ -208,13 +220,13 @@ static json_object *entry(const char *id, json_object *app, PGresult *res, int r
 
 	json_object_object_add(e, "instanceId", json_object_new_string(id));
 	json_object_object_add(e, "appInfo", app);
-	if (res && !PQgetisnull(res, row, 7)) {
+	if (res && !PQgetisnull(res, row, 8)) {
 		json_object *u = json_object_new_object();
 
 		/* usageValue is a number with at most 4 decimals (D14) */
-		json_object_object_add(u, "usageValue", json_object_new_double_s(atof(PQgetvalue(res, row, 7)),
-		                                                                  PQgetvalue(res, row, 7)));
-		json_object_object_add(u, "statisticalTime", json_object_new_string(PQgetvalue(res, row, 8)));
+		json_object_object_add(u, "usageValue", json_object_new_double_s(atof(PQgetvalue(res, row, 8)),
+		                                                                  PQgetvalue(res, row, 8)));
+		json_object_object_add(u, "statisticalTime", json_object_new_string(PQgetvalue(res, row, 9)));
 		json_object_object_add(e, "usageInfo", u);
 	}
 	return e;
@@ -224,13 +236,18 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
                                   json_object *info, size_t *known, size_t *pending)
 {
 	struct kbuf arr = { 0 };
-	const char *p[1];
+	char window[16];
+	const char *p[4];
 	PGresult *res;
 	int rows;
 
 	*known = *pending = 0;
 	kg_db_text_array(ids, n, &arr);
+	snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
 	p[0] = arr.p;
+	p[1] = kg_cfg.usage_on_demand_products;
+	p[2] = kg_cfg.usage_package_products;
+	p[3] = window;
 	res = kg_db_exec(&c->tx, kg_cfg.usage_info ? &q_app_infos_usage : &q_app_infos, p);
 	kbuf_free(&arr);
 	if (!res)
@@ -242,7 +259,13 @@ enum kg_result instance_app_infos(struct kg_ctx *c, const char *const *ids, size
 		for (int r = 0; r < rows; r++)
 			if (strcmp(PQgetvalue(res, r, 0), ids[i]) == 0)
 				row = r;
-		if (row >= 0) {
+		/* A test request naming a production instance gets the test
+		 * account, never the customer's (D19). */
+		if (row >= 0 && c->test && strcmp(PQgetvalue(res, row, 7), "t") != 0) {
+			(*known)++;
+			kg_log("instance %s: a test request about a production instance; answered with the test account",
+			       ids[i]);
+		} else if (row >= 0) {
 			const char *status = PQgetvalue(res, row, 1);
 			struct kbuf sealed = { 0 }, password = { 0 };
 
@@ -286,7 +309,7 @@ bool parse_expire(const char *raw, char out[32])
 
 	if ((n != 14 && n != 17) || strspn(raw, "0123456789") != n ||
 	    sscanf(raw, "%4u%2u%2u%2u%2u%2u", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) != 6 ||
-	    f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+	    !ck_civil_date(f[0], f[1], f[2]) || f[3] > 23 || f[4] > 59 || f[5] > 60)
 		return false;
 	snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u+00", f[0], f[1], f[2], f[3], f[4], f[5]);
 	return true;
@@ -305,6 +328,8 @@ enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *c
 		r = KG_OK;
 	else if (strcmp(verdict, "unknown") == 0 && c->test)
 		r = KG_OK;
+	else if (strncmp(verdict, "no-capacity", 11) == 0)
+		r = KG_ENORES;      /* the vendor's koogate_capacity said no (sql/015) */
 	else
 		r = KG_ENOINST;
 	if (strcmp(verdict, "ok") != 0)

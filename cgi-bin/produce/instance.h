@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The instance store shared by the activities of both generations. */
 #ifndef INSTANCE_H
 #define INSTANCE_H
@@ -20,7 +21,8 @@ struct new_order {
 };
 
 /* Idempotent create (D10): the first request's businessId becomes the
- * instanceId; a repeat for the same order key returns the stored id. */
+ * instanceId; a repeat for the same order key returns the stored id. A new
+ * production order the vendor's koogate_capacity refuses is KG_ENORES. */
 enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
                                char id[INSTANCE_ID_MAX + 1], bool *created);
 
@@ -37,7 +39,8 @@ bool parse_expire(const char *raw, char out[32]);
 
 /* Runs one lifecycle function (sql/002) and maps its verdict: 'ok' and
  * 'test-noop' are 000000; 'unknown' is 000003 unless the call is a test
- * (D19, D44); anything else is 000003 too (e.g. upgrading a released one). */
+ * (D19, D44); 'no-capacity: why' is 000100 (sql/015); anything else is
+ * 000003 too (e.g. upgrading a released one). */
 enum kg_result instance_call(struct kg_ctx *c, struct kg_stmt *st, const char *const *params);
 
 #endif

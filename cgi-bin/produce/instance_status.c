@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Freeze and unfreeze: V2 updateInstanceStatus (§5.4), V1 instanceStatus
  * (§6.5) and V1 expireInstance (§6.3). UNFREEZE and NORMAL are synonyms
  * (D48); setting the state an instance already has succeeds. */

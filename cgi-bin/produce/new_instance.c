@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* V2 newInstance (basic-interfaces.md §5.1, D10, D50): answer at once with
  * the instanceId of the order line, creating it on first sight. */
 #include "produce.h"

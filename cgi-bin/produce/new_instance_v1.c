@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* V1 newInstance (§6.1): a GET that carries the customer and product; the
  * answer holds the app info at once. Idempotent per (orderId, productId):
  * a repeat returns the same instance and the same app info. */

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: ISC */
 /* produce: authentication per generation, then dispatch by activity. */
 #include <stdio.h>
 #include <string.h>
 
 #include "produce.h"
 #include "auth.h"
+#include "db.h"
 #include "log.h"
 #include "config.h"
 #include "orders.h"
@@ -15,6 +17,38 @@ static const struct kg_route *const activities[] = {
 	&v1_new_instance, &v1_query_instance, &v1_refresh_instance, &v1_expire_instance,
 	&v1_release_instance, &v1_upgrade, &v1_instance_status,
 };
+
+static struct kg_stmt q_v1_order = KG_STMT(v1_in_order, 2, "SELECT koogate_v1_in_order($1, $2)");
+
+/* V1 has no nonce, and its authToken travels in the URL: a state change read
+ * from a log could be replayed within v1_max_age and undo a later one. One
+ * older than the instance's last V1 change is refused (sql/012); a retry
+ * carries the same timeStamp and passes. */
+static bool v1_in_order(struct kg_ctx *c, const struct kg_route *act)
+{
+	static const char *const changes[] = { "refreshInstance", "expireInstance", "releaseInstance",
+	                                       "upgrade", "instanceStatus", NULL };
+	const char *p[2] = { kg_params_get(&c->params, "instanceId"), kg_params_get(&c->params, "timeStamp") };
+	PGresult *res;
+	bool ok;
+	size_t i;
+
+	for (i = 0; changes[i] && strcmp(changes[i], act->name) != 0; i++)
+		;
+	if (!changes[i] || !p[0] || !p[1])
+		return true;
+	if (!(res = kg_db_exec(&c->tx, &q_v1_order, p))) {
+		kg_reply(c, kg_refuse(c, KG_EINTERNAL, KG_V_DB_ERROR, "database unavailable for the V1 order check"),
+		         NULL, NULL);
+		return false;
+	}
+	ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok)
+		kg_reply(c, kg_refuse(c, KG_EAUTH, KG_V_STALE, "V1 %s is older than the last V1 change of instance %s"
+		                      " (a replay?)", act->name, p[0]), NULL, NULL);
+	return ok;
+}
 
 static void dispatch(struct kg_ctx *c, int generation, const char *name)
 {
@@ -30,6 +64,9 @@ static void dispatch(struct kg_ctx *c, int generation, const char *name)
 		         NULL, NULL);
 		return;
 	}
+	c->activity = act->name;
+	if (generation == 1 && !v1_in_order(c, act))
+		return;
 	kg_dispatch(c, act);
 }
 
@@ -78,6 +115,7 @@ int main(void)
 		.name = "produce",
 		.family = KG_SCHEME_BASIC,
 		.needs_master_key = true,
+		.needs_apig = true,
 		.serve = serve,
 		.follow_up = fetch_orders,
 	};

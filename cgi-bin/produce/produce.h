@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* produce: the production address. KooGallery multiplexes every basic
  * interface on this one URL, V2 as POST JSON and V1 as GET query; each
  * activity is one row of the dispatch table and one source file. */

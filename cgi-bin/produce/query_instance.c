@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* V2 queryInstance (basic-interfaces.md §5.2, D4, D19, D44): app info of the
  * ready instances among 1 to 100 comma-separated ids, from local state only. */
 #include <stdio.h>

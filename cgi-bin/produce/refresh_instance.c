@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* refreshInstance: renewal, trial to formal, renewal cancelled (V2 §5.3 with
  * a scene; V1 §6.2 without). Sets the expiry; idempotent per order. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* releaseInstance (V2 §5.5, V1 §6.4): terminal and idempotent; the row and
  * its history stay for audit. */
 #include "produce.h"

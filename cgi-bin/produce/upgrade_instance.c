@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* upgradeInstance (V2 §5.6; the new specification comes from Query Order)
  * and upgrade (V1 §6.6; it carries productId/skuCode/amount). */
 #include "produce.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "app.h"
 #include "audit.h"
 #include "config.h"
@@ -20,15 +21,9 @@
 static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 
 /* Housekeeping, now and then after an answer: expired nonces, used or
- * expired login states, ended sessions; a bounded amount each time. */
-static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 0,
-	"WITH n AS (DELETE FROM nonce WHERE ctid IN"
-	"   (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000)),"
-	" l AS (DELETE FROM login_state WHERE ctid IN"
-	"   (SELECT ctid FROM login_state WHERE expires_at < now() - interval '1 hour' LIMIT 1000)),"
-	" s AS (DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()"
-	"   OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000))"
-	" SELECT 1");
+ * expired login states, ended sessions, inbound calls past their retention;
+ * a bounded amount each time (sql/013). */
+static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 1, "SELECT koogate_prune($1::int)");
 
 void kg_reply(struct kg_ctx *c, enum kg_result res, const char *msg, json_object *extra)
 {
@@ -101,12 +96,18 @@ static void release_request(struct kg_ctx *c)
 		kbuf_free(&c->req.body);
 }
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reopen_log;
 
 static void on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_log = 1;
 }
 
 /* Waits for the next request. Queued audit rows are written when none comes
@@ -125,6 +126,12 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		if (stopping) {
 			kg_audit_flush(false);
 			return false;
+		}
+		/* logrotate moved log_file away and sent SIGHUP: follow the name. */
+		if (reopen_log) {
+			reopen_log = 0;
+			if (*kg_cfg.log_file && !kg_log_open(kg_cfg.log_file))
+				kg_log("log_file %s cannot be reopened; logging to the old file", kg_cfg.log_file);
 		}
 		FD_ZERO(&in);
 		FD_SET(0, &in);         /* the FastCGI listening socket */
@@ -169,15 +176,11 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	/* Servers that do not keep the programs' stderr (lighttpd) get a file. */
-	if (*kg_cfg.log_file) {
-		int fd = open(kg_cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-		if (fd < 0 || dup2(fd, 2) < 0) {
-			kg_log("configuration error: log_file %s cannot be opened", kg_cfg.log_file);
-			return 1;
-		}
-		close(fd);
+	if (*kg_cfg.log_file && !kg_log_open(kg_cfg.log_file)) {
+		kg_log("configuration error: log_file %s cannot be opened", kg_cfg.log_file);
+		return 1;
 	}
+	kg_log("starting, koogate %s", KG_VERSION);
 	if (prog->family == KG_SCHEME_KIT && kg_cfg.kit_keys.n == 0) {
 		kg_log("configuration error: kit_keys is empty; %s needs the Kit access key", prog->name);
 		return 1;
@@ -191,6 +194,8 @@ int kg_main(const struct kg_program *prog)
 		return 1;
 	}
 	derive_keys();
+	/* What this program never uses is not kept where a bug could read it. */
+	kg_config_drop_secrets(prog->needs_master_key, prog->needs_apig);
 	kg_nonce_init(prog);
 	kg_db_notify_later = true;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
@@ -199,9 +204,12 @@ int kg_main(const struct kg_program *prog)
 	}
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGHUP);
 	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_term }, NULL);
+	sigaction(SIGHUP, &(struct sigaction){ .sa_handler = on_hup }, NULL);
 	sigprocmask(SIG_BLOCK, &term, &waiting_mask);
 	sigdelset(&waiting_mask, SIGTERM);
+	sigdelset(&waiting_mask, SIGHUP);
 	while (next_request(&f, &waiting_mask)) {
 		char method[16], remote[64];
 		double ms;
@@ -247,8 +255,13 @@ int kg_main(const struct kg_program *prog)
 			if (kg_db_wrote())
 				kg_audit_flush(true);
 		}
-		if (++served % 256 == 0 && kg_db_ready())
-			(void)kg_db_run(NULL, &q_prune, NULL);
+		if (++served % 256 == 0 && kg_db_ready()) {
+			char days[16];
+			const char *p[1] = { days };
+
+			snprintf(days, sizeof days, "%d", kg_cfg.call_retention_days);
+			(void)kg_db_run(NULL, &q_prune, p);
+		}
 		release_request(&c);
 	}
 	kg_audit_flush(false);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The FastCGI backend every program shares (after lighttpd's backend
  * module): start-up order, the accept loop, signed replies, refusals and the
  * request log. Authentication (auth.h), the nonce claim (nonce.h) and the
@@ -23,6 +24,7 @@ struct kg_program {
 	enum kg_scheme  family;             /* whose keys sign the answers */
 	bool            needs_master_key;
 	bool            needs_rsa_key;      /* applicationSync decrypts clientSecret */
+	bool            needs_apig;         /* calls Query Order with the APIG AK/SK (produce) */
 	void          (*serve)(struct kg_ctx *c);
 	/* optional: work done after the answer is sent, when follow_up is set */
 	void          (*follow_up)(struct kg_ctx *c);

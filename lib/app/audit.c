@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "audit.h"
 #include "app.h"
 #include "clock.h"
@@ -8,9 +9,11 @@
 #include <string.h>
 
 /* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
- * as the database prelude: with the handler's first statement, or alone. */
-struct kg_stmt kg_bookkeeping = KG_BOOKKEEPING_STMT(bookkeeping, 4,
-	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json)");
+ * as the database prelude: with the handler's first statement, or alone.
+ * $5, the signed timestamp, lets the claim refuse what a database crash may
+ * have made it forget (sql/012). */
+struct kg_stmt kg_bookkeeping = KG_BOOKKEEPING_STMT(bookkeeping, 5,
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint)");
 
 #define CALLS_MAX      64
 #define CALLS_MAX_AGE  1000.0   /* ms */
@@ -77,7 +80,7 @@ static void put_call_field(const char *name, const char *v)
 
 void kg_audit_flush(bool always)
 {
-	const char *p[4] = { NULL, NULL, NULL, kg_audit_rows() };
+	const char *p[5] = { NULL, NULL, NULL, kg_audit_rows(), NULL };
 	PGresult *res;
 
 	if (!p[3] && !always)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The audit rows (inbound_call, sql/010): one per call, queued as a JSON
  * array and written with the process's next nonce claim, or on their own
  * when the process is idle, the queue full or its oldest row too old. */
@@ -11,8 +12,8 @@ struct kg_ctx;
 
 #define KG_AUDIT_IDLE_MS 50     /* no new request this long: write them */
 
-/* koogate_bookkeeping(family, nonce, ttl, rows): the nonce claim and the
- * queued rows in one statement; with a NULL nonce, the rows alone. */
+/* koogate_bookkeeping(family, nonce, ttl, rows, signed timestamp): the nonce
+ * claim and the queued rows in one statement; with a NULL nonce, the rows alone. */
 extern struct kg_stmt kg_bookkeeping;
 
 /* The queued rows as a JSON array for a call to carry, or NULL when none. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "auth.h"
 #include "app.h"
 #include "canon.h"
@@ -108,7 +109,7 @@ static enum kg_result auth_v2(struct kg_ctx *c, enum kg_scheme scheme, const cha
 	c->key_index = k;
 	c->json = kg_jdoc_json(doc);
 	kg_jdoc_free(doc);
-	kg_nonce_claim(c, nonce);
+	kg_nonce_claim(c, nonce, ts);
 	return KG_OK;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Request authentication for each interface family (security.md §1–§6).
  * Each step decides and returns KG_OK or the refusal's resultCode, with the
  * verdict set and logged (kg_refuse); the caller answers. On success the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "dispatch.h"
 #include "app.h"
 

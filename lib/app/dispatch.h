@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One dispatcher for the programs that serve several routes with field
  * tables (after cgit's def_cmd table): produce's activities and the Kit
  * interfaces. A route names its fields and its handler; kg_dispatch

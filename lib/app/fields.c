@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "fields.h"
 #include "response.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Request fields declared as tables of validators (after kcgi): a handler
  * sees only values that passed its table. */
 #ifndef KG_FIELDS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "nonce.h"
 #include "app.h"
 #include "audit.h"
@@ -10,9 +11,10 @@
 /* The claim's parameters: family and TTL are set once per process; the nonce
  * is the request's own copy, since the prelude runs after auth returns. */
 static struct {
-	const char *params[4];
+	const char *params[5];
 	char        ttl[16];
 	char        nonce[KG_NONCE_MAX + 1];
+	char        ts[24];
 } claim;
 
 void kg_nonce_init(const struct kg_program *prog)
@@ -20,13 +22,15 @@ void kg_nonce_init(const struct kg_program *prog)
 	claim.params[0] = prog->family == KG_SCHEME_KIT ? "kit" : "basic";   /* one nonce store per family */
 	claim.params[1] = claim.nonce;
 	claim.params[2] = claim.ttl;
+	claim.params[4] = claim.ts;
 	snprintf(claim.ttl, sizeof claim.ttl, "%d", kg_cfg.nonce_ttl > 2 * kg_cfg.v2_window ?
 	         kg_cfg.nonce_ttl : 2 * kg_cfg.v2_window);
 }
 
-void kg_nonce_claim(struct kg_ctx *c, const char *nonce)
+void kg_nonce_claim(struct kg_ctx *c, const char *nonce, const char *ts)
 {
 	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
+	snprintf(claim.ts, sizeof claim.ts, "%s", ts);
 	claim.params[3] = kg_audit_rows();
 	kg_db_prelude(&c->tx, &kg_bookkeeping, claim.params);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A growable byte buffer, always NUL-terminated. */
 #ifndef KG_BUF_H
 #define KG_BUF_H

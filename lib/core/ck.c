@@ -1,5 +1,8 @@
+/* SPDX-License-Identifier: ISC */
 #include "ck.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +90,27 @@ bool ck_digits(const char *s, size_t n)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
 	return s[n] == '\0';
+}
+
+bool ck_civil_date(unsigned year, unsigned month, unsigned day)
+{
+	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	if (year < 1 || month < 1 || month > 12 || day < 1)
+		return false;
+	return day <= (unsigned)mdays[month - 1] + (month == 2 && leap ? 1u : 0u);
+}
+
+bool ck_finite_number(const char *s)
+{
+	char *end;
+	double d;
+
+	/* Digits first: strtod also reads "nan", "inf" and hex. */
+	if (!s || !*s || strspn(s, "+-0123456789.eE") != strlen(s))
+		return false;
+	errno = 0;
+	d = strtod(s, &end);
+	return *end == '\0' && errno != ERANGE && isfinite(d);
 }

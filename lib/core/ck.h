@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Checked helpers (after lighttpd's ck_*): allocation that cannot return NULL,
  * constant-time comparison, strict number parsing. */
 #ifndef KG_CK_H
@@ -22,5 +23,11 @@ void ck_memzero(void *p, size_t n);
 bool ck_parse_i64(const char *s, int64_t *out);
 /* True if s consists of exactly n ASCII digits. */
 bool ck_digits(const char *s, size_t n);
+/* s is one number in decimal notation (digits, sign, point, exponent) with a
+ * finite value: not "NaN", "Infinity" or anything else strtod or PostgreSQL
+ * numeric would read as one. */
+bool ck_finite_number(const char *s);
+/* A real Gregorian calendar day (no 31 April, 29 February in leap years only). */
+bool ck_civil_date(unsigned year, unsigned month, unsigned day);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "clock.h"
 
 #include <time.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Time in milliseconds, as doubles: one definition for every module. */
 #ifndef KG_CLOCK_H
 #define KG_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "codec.h"
 
 #include <string.h>
@@ -78,7 +79,7 @@ bool kg_b64_decode(const char *in, size_t n, struct kbuf *out)
 	return pad <= 2 && bits != 6;
 }
 
-static int hexval(unsigned char c)
+int kg_hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9') return c - '0';
 	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -99,8 +100,8 @@ bool kg_url_decode(const char *in, size_t n, enum kg_urldecode mode, struct kbuf
 
 			if (n - i < 3)
 				return false;
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = kg_hexval((unsigned char)in[i + 1]);
+			lo = kg_hexval((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (unsigned char)(hi << 4 | lo);
@@ -115,42 +116,70 @@ bool kg_url_decode(const char *in, size_t n, enum kg_urldecode mode, struct kbuf
 	return true;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes) and its
+ * code point; 0 if it is not one (overlong, surrogate, cut short). */
+static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned char c = s[0];
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xE0) == 0xC0) {
+		len = 2; *cp = c & 0x1F;
+	} else if ((c & 0xF0) == 0xE0) {
+		len = 3; *cp = c & 0x0F;
+	} else if ((c & 0xF8) == 0xF0) {
+		len = 4; *cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[k] & 0x3F);
+	}
+	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) ||
+	    (len == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)) || (*cp >= 0xD800 && *cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
 bool kg_utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	unsigned cp;
 
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		unsigned cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			len = 2; cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			len = 3; cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			len = 4; cp = c & 0x07;
-		} else {
+	for (size_t i = 0, len; i < n; i += len)
+		if (!(len = utf8_next(s + i, n - i, &cp)))
 			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += len;
-	}
 	return true;
+}
+
+void kg_term_text(struct kbuf *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str);
+	unsigned cp;
+
+	for (size_t i = 0, len; i < n; i += len) {
+		if (!(len = utf8_next(s + i, n - i, &cp))) {
+			kbuf_printf(out, "\\x%02X", s[i]);
+			len = 1;
+		} else if (cp < 0x20 || cp == 0x7F) {
+			kbuf_printf(out, "\\x%02X", cp);
+		} else if ((cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+		           (cp >= 0x2066 && cp <= 0x2069)) {
+			/* C1 controls (0x9B is a CSI) and bidi overrides (text that
+			 * displays as something else). */
+			kbuf_printf(out, "\\u%04X", cp);
+		} else {
+			kbuf_put(out, (const char *)s + i, len);
+		}
+	}
 }
 
 void kg_b64_unspace(const char *s, struct kbuf *out)

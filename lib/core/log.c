@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: ISC */
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -11,6 +13,16 @@ void kg_log_init(const char *program)
 {
 	prog = program;
 	pid = (int)getpid();
+}
+
+bool kg_log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	bool ok = fd >= 0 && dup2(fd, 2) >= 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 void kg_log(const char *fmt, ...)

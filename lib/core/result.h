@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The marketplace result codes: one enum, one table of codes and messages. */
 #ifndef KG_RESULT_H
 #define KG_RESULT_H

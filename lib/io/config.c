@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "config.h"
 #include "ck.h"
 
@@ -28,6 +29,7 @@ static const struct key {
 	{ "nonce_ttl",           K_INT,       O(nonce_ttl),         "120",     2, 86400 },
 	{ "v1_max_age",          K_INT,       O(v1_max_age),        "86400",   0, 31 * 86400 },
 	{ "body_limit",          K_SIZE,      O(body_limit),        "4194304", 1024, 64L << 20 },
+	{ "call_retention_days", K_INT,       O(call_retention_days), "90",    0, 36500 },
 	{ "encrypt_type",        K_INT,       O(encrypt_type),      "1",       1, 2 },
 	{ "provision_mode",      K_PROVISION, O(provision_mode),    "auto",    0, 0 },
 	{ "app_front_end_url",   K_STR,       O(app_front_end_url), "https://app.example.com/?instance={instanceId}", 0, 0 },
@@ -52,12 +54,12 @@ static const struct key {
 	{ "login_landing_url",   K_STR,       O(login_landing_url), "/koogate/session?view=page", 0, 0 },
 	{ "logout_redirect_url", K_STR,       O(logout_redirect_url), "",      0, 0 },
 	{ "login_mode",          K_STR,       O(login_mode),        "web",     0, 0 },
-	{ "login_require_grant", K_INT,       O(login_require_grant), "1",     0, 1 },
+	{ "login_require_grant", K_INT,       O(login_require_grant), "0",     0, 1 },
 	{ "cas_tenant",          K_STR,       O(cas_tenant),        "",        0, 0 },
 	{ "session_idle",        K_INT,       O(session_idle),      "1800",    60, 7 * 86400 },
 	{ "session_max",         K_INT,       O(session_max),       "28800",   60, 30 * 86400 },
-	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "Lax",     0, 0 },
-	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "'self'",  0, 0 },
+	{ "cookie_samesite",     K_STR,       O(cookie_samesite),   "",        0, 0 },   /* by login_mode */
+	{ "frame_ancestors",     K_STR,       O(frame_ancestors),   "",        0, 0 },   /* by login_mode */
 	{ "idp_timeout_ms",      K_INT,       O(idp_timeout_ms),    "4000",    100, 30000 },
 	{ "log_file",            K_STR,       O(log_file),          "",        0, 0 },
 	{ "usage_api",           K_STR,       O(usage_api),         "new",     0, 0 },
@@ -68,7 +70,9 @@ static const struct key {
 	{ "usage_window",        K_INT,       O(usage_window),      "3600",    60, 86400 },
 	{ "usage_timeout",       K_INT,       O(usage_timeout),     "10",      1, 120 },
 	{ "usage_token",         K_STR,       O(usage_token),       "",        0, 0 },
-	{ "usage_info",          K_INT,       O(usage_info),        "0",       0, 1 },
+	{ "usage_info",          K_INT,       O(usage_info),        "1",       0, 1 },
+	{ "usage_on_demand_products", K_STR,  O(usage_on_demand_products), "", 0, 0 },
+	{ "usage_package_products", K_STR,    O(usage_package_products), "",   0, 0 },
 	{ "worker_command",      K_STR,       O(worker_command),    "",        0, 0 },
 	{ "worker_on_created",   K_STR,       O(worker_on_created), "",        0, 0 },
 	{ "worker_on_renewed",   K_STR,       O(worker_on_renewed), "",        0, 0 },
@@ -192,6 +196,99 @@ static const struct key *find_key(const char *name)
 	return NULL;
 }
 
+/* A URL a Secure cookie can come back to: HTTPS, or plain HTTP on the
+ * loopback address, which browsers treat as a secure context. */
+static bool secure_url(const char *url)
+{
+	size_t host;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return true;
+	if (strncmp(url, "http://", 7) != 0)
+		return false;
+	url += 7;
+	host = strcspn(url, ":/?#");
+	return (host == 9 && strncmp(url, "localhost", 9) == 0) ||
+	       (host == 9 && strncmp(url, "127.0.0.1", 9) == 0) || strncmp(url, "[::1]", 5) == 0;
+}
+
+/* login.md §11: the workbench shows the login pages in a cross-site iframe,
+ * where only a SameSite=None cookie is sent (and browsers keep those only
+ * when Secure), and only a frame-ancestors naming the workbench lets the
+ * page load. The defaults follow login_mode; what cannot work is refused. */
+static bool check_login(char *err, size_t errlen)
+{
+	bool wb = strcmp(kg_cfg.login_mode, "workbench") == 0;
+	const char *url;
+
+	if (!*kg_cfg.cookie_samesite)
+		set_value(find_key("cookie_samesite"), wb ? "None" : "Lax", err, errlen);
+	if (strcmp(kg_cfg.cookie_samesite, "Lax") && strcmp(kg_cfg.cookie_samesite, "Strict") &&
+	    strcmp(kg_cfg.cookie_samesite, "None")) {
+		snprintf(err, errlen, "cookie_samesite: expected Lax, Strict or None");
+		return false;
+	}
+	if (wb && strcmp(kg_cfg.cookie_samesite, "None")) {
+		snprintf(err, errlen, "cookie_samesite: login_mode = workbench needs None (the session cookie "
+		         "of a cross-site iframe is not sent with %s; login.md §11)", kg_cfg.cookie_samesite);
+		return false;
+	}
+	if (!*kg_cfg.frame_ancestors) {
+		if (wb) {
+			snprintf(err, errlen, "frame_ancestors: login_mode = workbench needs the workbench origin "
+			         "(e.g. frame_ancestors = https://workbench.example.com; login.md §11)");
+			return false;
+		}
+		set_value(find_key("frame_ancestors"), "'self'", err, errlen);
+	} else if (wb && (strcmp(kg_cfg.frame_ancestors, "'self'") == 0 ||
+	                  strcmp(kg_cfg.frame_ancestors, "'none'") == 0)) {
+		snprintf(err, errlen, "frame_ancestors: %s forbids the workbench iframe (login_mode = workbench)",
+		         kg_cfg.frame_ancestors);
+		return false;
+	}
+	if (strcmp(kg_cfg.cookie_samesite, "None") == 0)
+		for (int i = 0; i < 2; i++) {
+			url = i ? kg_cfg.cas_callback_url : kg_cfg.login_callback_url;
+			if (*url && !secure_url(url)) {
+				snprintf(err, errlen, "%s: SameSite=None cookies are Secure: the URL must be HTTPS, got %s",
+				         i ? "cas_callback_url" : "login_callback_url", url);
+				return false;
+			}
+		}
+	return true;
+}
+
+/* Configured values that reach an answer must fit what the seller console
+ * accepts: frontEndUrl at most 512 characters with the longest instance id
+ * (64 characters, each percent-encoded), the test account at most 31 bytes
+ * (D17), resultMsg at most 255. */
+static bool check_answers(char *err, size_t errlen)
+{
+	static const char mark[] = "{instanceId}";
+	const char *p = kg_cfg.app_front_end_url;
+	size_t len = strlen(p);
+
+	while ((p = strstr(p, mark))) {
+		len += 64 * 3 - (sizeof mark - 1);
+		p += sizeof mark - 1;
+	}
+	if (!*kg_cfg.app_front_end_url || len > 512) {
+		snprintf(err, errlen, "app_front_end_url: frontEndUrl must be 1 to 512 characters; with a 64-character "
+		         "instance id this one can reach %zu", len);
+		return false;
+	}
+	if (strlen(kg_cfg.test_user_name) > 31 || strlen(kg_cfg.test_password) > 31) {
+		snprintf(err, errlen, "%s: at most 31 bytes, so that it fits 60 characters encrypted (D17)",
+		         strlen(kg_cfg.test_user_name) > 31 ? "test_user_name" : "test_password");
+		return false;
+	}
+	if (strlen(kg_cfg.change_check_refuse) > 255) {
+		snprintf(err, errlen, "change_check_refuse: resultMsg is at most 255 characters");
+		return false;
+	}
+	return true;
+}
+
 bool kg_config_load(const char *path, char *err, size_t errlen)
 {
 	char line[4096];
@@ -251,15 +348,12 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 		if ((v = getenv(env)) && !set_value(&keys[i], v, err, errlen))
 			return false;
 	}
-	if (strcmp(kg_cfg.cookie_samesite, "Lax") && strcmp(kg_cfg.cookie_samesite, "Strict") &&
-	    strcmp(kg_cfg.cookie_samesite, "None")) {
-		snprintf(err, errlen, "cookie_samesite: expected Lax, Strict or None");
-		return false;
-	}
 	if (strcmp(kg_cfg.login_mode, "web") && strcmp(kg_cfg.login_mode, "workbench")) {
 		snprintf(err, errlen, "login_mode: expected web or workbench");
 		return false;
 	}
+	if (!check_login(err, errlen) || !check_answers(err, errlen))
+		return false;
 	if (strcmp(kg_cfg.usage_api, "new") && strcmp(kg_cfg.usage_api, "old")) {
 		snprintf(err, errlen, "usage_api: expected new or old");
 		return false;
@@ -269,4 +363,24 @@ bool kg_config_load(const char *path, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+static void wipe_str(char **s)
+{
+	if (*s && **s) {
+		ck_memzero(*s, strlen(*s));
+		free(*s);
+		*s = ck_strdup("");
+	}
+}
+
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig)
+{
+	if (!keep_master_key) {
+		ck_memzero(kg_cfg.master_key, sizeof kg_cfg.master_key);
+		kg_cfg.has_master_key = false;
+	}
+	if (!keep_apig)
+		wipe_str(&kg_cfg.apig_sk);
+	wipe_str(&kg_cfg.usage_key);
 }

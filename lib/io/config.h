@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* One configuration file (path in $KOOGATE_CONFIG), each key overridable by
  * the environment as KOOGATE_<KEY> (upper case). Loaded and checked once at
  * start-up; a bad file is a clear error, never a crash at the first request. */
@@ -22,6 +23,7 @@ struct kg_config {
 	int                nonce_ttl;      /* s */
 	int                v1_max_age;     /* s, 0 = off */
 	size_t             body_limit;     /* bytes */
+	int                call_retention_days; /* inbound_call rows older than this go; 0 = kept */
 	int                encrypt_type;   /* 1 or 2 */
 	enum kg_provision  provision_mode;
 	char              *app_front_end_url;  /* may contain {instanceId} */
@@ -65,6 +67,8 @@ struct kg_config {
 	int                usage_timeout;      /* s, for each push request to answer */
 	char              *usage_token;        /* bearer token of the usage endpoint; empty = closed */
 	int                usage_info;         /* queryInstance reports usageInfo (D14) */
+	char              *usage_on_demand_products; /* product ids billed pay-per-use (until Query Order says) */
+	char              *usage_package_products;   /* product ids that are pay-per-use packages */
 	/* koogate worker: the vendor's commands, per event kind */
 	char              *worker_command;      /* for every kind without its own */
 	char              *worker_on_created, *worker_on_renewed, *worker_on_frozen, *worker_on_unfrozen,
@@ -79,5 +83,9 @@ extern struct kg_config kg_cfg;
 /* Loads $KOOGATE_CONFIG (or path if not NULL) into kg_cfg. On failure writes
  * a message into err and returns false. */
 bool kg_config_load(const char *path, char *err, size_t errlen);
+/* Wipes the secrets a program does not use, so that a memory-disclosure bug
+ * in it cannot reveal them: the master key unless keep_master_key, the APIG
+ * secret key unless keep_apig, and the usage push key (only the CLI pushes). */
+void kg_config_drop_secrets(bool keep_master_key, bool keep_apig);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "db.h"
 #include "clock.h"
 #include "config.h"
@@ -119,8 +120,12 @@ static void note_failure(PGresult *res, const char *what)
 	snprintf(last_message, sizeof last_message, "%s", primary ? primary : "database error");
 	snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "no connection");
 	msg[strcspn(msg, "\n")] = '\0';
-	/* Unique violations and invalid values are answered by the callers; the rest are faults. */
-	if (strcmp(last_state, "23505") != 0 && strncmp(last_state, "22", 2) != 0)
+	/* Unique violations are answered by the callers; the rest are faults. A
+	 * refused value (class 22) is answered too, but its cause is logged:
+	 * otherwise a value C let through leaves nothing to read. */
+	if (strncmp(last_state, "22", 2) == 0)
+		kg_log("database refused a value in %s (SQLSTATE %s): %s", what, last_state, msg);
+	else if (strcmp(last_state, "23505") != 0)
 		kg_log("database error in %s: %s", what, msg);
 	if (conn && PQstatus(conn) != CONNECTION_OK)
 		drop();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* PostgreSQL: one connection per process, opened lazily, kept across requests
  * and reopened after a failure. Statements are declared once, prepared once
  * per connection, and always parameterised. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Outbound HTTPS through libcurl: strict certificate checks, TLS >= 1.2,
  * bounded time and response size. One handle per process, reused. */
 #ifndef KG_HTTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "request.h"
 #include "ck.h"
 
@@ -70,6 +71,17 @@ const char *kg_req_header(const struct kg_req *r, const char *name)
 	return FCGX_GetParam(env, r->fcgi->envp);
 }
 
+static bool cookie_octets(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == ',' || ch == '\\')
+			return false;
+	}
+	return true;
+}
+
 bool kg_req_cookie(const struct kg_req *r, const char *name, char *out, size_t outlen)
 {
 	const char *h = FCGX_GetParam("HTTP_COOKIE", r->fcgi->envp);
@@ -84,7 +96,9 @@ bool kg_req_cookie(const struct kg_req *r, const char *name, char *out, size_t o
 		if ((size_t)(end - h) > nlen && strncmp(h, name, nlen) == 0 && h[nlen] == '=') {
 			size_t vlen = (size_t)(end - h) - nlen - 1;
 
-			if (vlen + 1 > outlen)
+			/* RFC 6265 cookie-octets only: anything else (invalid UTF-8,
+			 * controls) was not set by us and counts as no cookie. */
+			if (vlen + 1 > outlen || !cookie_octets(h + nlen + 1, vlen))
 				return false;
 			memcpy(out, h + nlen + 1, vlen);
 			out[vlen] = '\0';

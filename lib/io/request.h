@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The request context: the FastCGI environment and body, read once. */
 #ifndef KG_REQUEST_H
 #define KG_REQUEST_H

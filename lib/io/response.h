@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Answers. Every JSON answer is HTTP 200 with resultCode/resultMsg first and
  * a Body-Sign header over the exact bytes sent (D3, D12). */
 #ifndef KG_RESPONSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "orders.h"
 #include "clock.h"
 #include "apig.h"

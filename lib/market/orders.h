@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Query Order enrichment (usage-and-open-api.md §4, D10): the orders that
  * instance_order marks 'pending' are fetched from KooGallery after the
  * marketplace has had its answer, retried with back-off, and applied. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Pay-per-use usage push (usage-and-open-api.md §2, §3; D9, D35–D40):
  * pending records go out in batches of at most 100, signed, with back-off,
  * the fallback host, and row locks so that concurrent pushers never send a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* API Gateway SDK-HMAC-SHA256 request signing (security.md §9), for the
  * KooGallery open APIs (Query Order, usage push). */
 #ifndef KG_APIG_H

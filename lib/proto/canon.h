@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Canonical JSON (security.md §4, D1): the payload KooGallery signs.
  * Top-level keys sorted by UTF-8 bytes, top-level nulls dropped, nested order
  * kept, duplicate keys resolved as "last value at the first position",

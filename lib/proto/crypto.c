@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "crypto.h"
 #include "ck.h"
 #include "codec.h"
@@ -232,9 +233,12 @@ bool kg_unseal(const unsigned char master[KG_MASTER_KEY_LEN], const void *sealed
 	return ok;
 }
 
-static EVP_PKEY *rsa_key;
+/* Several keys during a rotation of the app credential's key pair: the
+ * marketplace encrypts with whichever public key the credential holds. */
+static EVP_PKEY *rsa_keys[KG_RSA_MAX_KEYS];
+static size_t rsa_nkeys;
 
-bool kg_rsa_load(const char *path, char *err, size_t errlen)
+static EVP_PKEY *rsa_load_one(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	struct kbuf text = { 0 }, der = { 0 };
@@ -244,7 +248,7 @@ bool kg_rsa_load(const char *path, char *err, size_t errlen)
 
 	if (!f) {
 		snprintf(err, errlen, "cannot open the RSA private key %s", path);
-		return false;
+		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		kbuf_put(&text, chunk, n);
@@ -263,19 +267,57 @@ bool kg_rsa_load(const char *path, char *err, size_t errlen)
 	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(k);
 		snprintf(err, errlen, "%s is not an RSA private key (PEM or Base64 PKCS#8)", path);
-		return false;
+		return NULL;
 	}
 	if (EVP_PKEY_get_bits(k) < 3072)
-		fprintf(stderr, "koogate: warning: the RSA key has %d bits; KooGallery asks for 3072 or more\n",
-		        EVP_PKEY_get_bits(k));
-	EVP_PKEY_free(rsa_key);
-	rsa_key = k;
+		fprintf(stderr, "koogate: warning: the RSA key %s has %d bits; KooGallery asks for 3072 or more\n",
+		        path, EVP_PKEY_get_bits(k));
+	return k;
+}
+
+bool kg_rsa_load(const char *paths, char *err, size_t errlen)
+{
+	char *copy = ck_strdup(paths), *save = NULL, *tok;
+	EVP_PKEY *keys[KG_RSA_MAX_KEYS];
+	size_t n = 0;
+	bool ok = true;
+
+	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && (e[-1] == ' ' || e[-1] == '\t'); )
+			*--e = '\0';
+		if (!*tok)
+			continue;
+		if (n == KG_RSA_MAX_KEYS) {
+			snprintf(err, errlen, "at most %d keys", KG_RSA_MAX_KEYS);
+			ok = false;
+		} else if (!(keys[n] = rsa_load_one(tok, err, errlen))) {
+			ok = false;
+		} else {
+			n++;
+		}
+	}
+	free(copy);
+	if (ok && n == 0) {
+		snprintf(err, errlen, "no key file given");
+		ok = false;
+	}
+	if (!ok) {
+		while (n > 0)
+			EVP_PKEY_free(keys[--n]);
+		return false;
+	}
+	while (rsa_nkeys > 0)
+		EVP_PKEY_free(rsa_keys[--rsa_nkeys]);
+	memcpy(rsa_keys, keys, n * sizeof *keys);
+	rsa_nkeys = n;
 	return true;
 }
 
-static bool oaep(const unsigned char *in, size_t n, const EVP_MD *mgf1, struct kbuf *out)
+static bool oaep(EVP_PKEY *key, const unsigned char *in, size_t n, const EVP_MD *mgf1, struct kbuf *out)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(rsa_key, NULL);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
 	unsigned char buf[1024];
 	size_t len = sizeof buf;
 	bool ok;
@@ -284,7 +326,7 @@ static bool oaep(const unsigned char *in, size_t n, const EVP_MD *mgf1, struct k
 	     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
 	     EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) == 1 &&
 	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, mgf1) == 1 &&
-	     (size_t)EVP_PKEY_get_size(rsa_key) <= sizeof buf &&
+	     (size_t)EVP_PKEY_get_size(key) <= sizeof buf &&
 	     EVP_PKEY_decrypt(ctx, buf, &len, in, n) == 1;
 	if (ok)
 		kbuf_put(out, buf, len);
@@ -293,14 +335,17 @@ static bool oaep(const unsigned char *in, size_t n, const EVP_MD *mgf1, struct k
 	return ok;
 }
 
-bool kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out)
+int kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out)
 {
 	struct kbuf ct = { 0 };
-	bool ok = false;
+	int which = 0;
 
-	if (rsa_key && kg_b64_decode(b64, n, &ct) && ct.len == (size_t)EVP_PKEY_get_size(rsa_key))
-		ok = oaep((unsigned char *)ct.p, ct.len, EVP_sha1(), out) ||
-		     oaep((unsigned char *)ct.p, ct.len, EVP_sha256(), out);
+	if (kg_b64_decode(b64, n, &ct))
+		for (size_t i = 0; i < rsa_nkeys && !which; i++)
+			if (ct.len == (size_t)EVP_PKEY_get_size(rsa_keys[i]) &&
+			    (oaep(rsa_keys[i], (unsigned char *)ct.p, ct.len, EVP_sha1(), out) ||
+			     oaep(rsa_keys[i], (unsigned char *)ct.p, ct.len, EVP_sha256(), out)))
+				which = (int)i + 1;
 	kbuf_free(&ct);
-	return ok;
+	return which;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Cryptography: HMAC/SHA helpers, the appInfo AES-CBC scheme with the Java
  * SHA1PRNG key derivation (security.md §7), the OS CSPRNG, and sealing of
  * secrets at rest (AES-256-GCM under the master key). */
@@ -46,11 +47,14 @@ void kg_seal(const unsigned char master[KG_MASTER_KEY_LEN], const void *plain, s
 bool kg_unseal(const unsigned char master[KG_MASTER_KEY_LEN], const void *sealed, size_t n,
                struct kbuf *out);
 
-/* The merchant's RSA private key (PEM, or Base64 of PKCS#8 DER) for the
- * applicationSync clientSecret; loaded once at start. */
-bool kg_rsa_load(const char *path, char *err, size_t errlen);
-/* RSA-OAEP, SHA-256, MGF1-SHA1 then MGF1-SHA256, empty label (D7); the
- * input is tolerant Base64 (D24). False when both fail. */
-bool kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out);
+/* The merchant's RSA private keys (PEM, or Base64 of PKCS#8 DER) for the
+ * applicationSync clientSecret: a comma-separated list of files, more than
+ * one while the app credential's key pair is rotated; loaded once at start. */
+#define KG_RSA_MAX_KEYS 4
+bool kg_rsa_load(const char *paths, char *err, size_t errlen);
+/* RSA-OAEP, SHA-256, MGF1-SHA1 then MGF1-SHA256, empty label (D7), with
+ * each key in turn; the input is tolerant Base64 (D24). Returns the number
+ * (from 1, in configured order) of the key that decrypted, 0 if none did. */
+int kg_rsa_oaep_decrypt(const char *b64, size_t n, struct kbuf *out);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Decoded name=value lists from query strings and form bodies. */
 #ifndef KG_PARAMS_H
 #define KG_PARAMS_H

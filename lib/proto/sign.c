@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 #include "sign.h"
 #include "ck.h"
 #include "codec.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Request signatures and response signing (security.md §1–§6).
  * Every comparison of a received signature is constant-time. */
 #ifndef KG_SIGN_H

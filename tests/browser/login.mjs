@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: ISC
 // End-to-end login test of koogate in a real headless browser (Debian's /usr/bin/chromium driven by
 // playwright-core; no browser download). Scenarios (login.md §3-§10):
 //   web        /koogate/login -> unified login page (fake) -> /koogate/callback -> landing page;
@@ -8,9 +9,17 @@
 //   cas        /koogate/cas-login?tenant=T -> CAS login -> /koogate/cas-callback -> logged in;
 //              format=JSON validation (D11), replayed ticket, logout through /api/v1/cas/logout.
 //   refused    (only with DISABLED_USER/DISABLED_PASSWORD) a user disabled by authSync gets 403.
-//   renewal    D26: access_ttl=1 at the IdP; /koogate/session renews with the (rotating) refresh token;
+//   jit        (only with JIT_USER/JIT_PASSWORD) a user authSync has not sent yet logs in (D34; run.py
+//              checks the row is flagged not yet synced).
+//   iframe     (koogate in login_mode = workbench, EMBED_ORIGIN in frame_ancestors) the workbench login
+//              inside the iframe of EMBED_ORIGIN/workbench, a page of another site: the state cookie and
+//              kg_session (SameSite=None) travel in the cross-site frame, the frame ends logged in.
+//   renewal    D26: access_ttl=1 at the IdP; once a token is spent /koogate/session renews it with the
+//              (rotating) refresh token (the thresholds themselves: tests/unit/test_login.c);
 //              with the refresh tokens revoked the session ends (401).
 //   idp-error  the IdP's token endpoint answers 500: the callback shows a 5xx page, no session.
+//   redirect   next= with known open-redirect bypass forms (tab, newline, backslash, //, %2F, %5C, schemes,
+//              Unicode slashes), web and workbench: every login ends on this origin's landing page.
 // Each scenario uses a fresh browser context (own cookies) and resets the fake IdP first.
 //
 // Environment: KOOGATE_BASE (http://127.0.0.1:PORT), IDP_BASE (https://127.0.0.1:PORT of
@@ -18,8 +27,8 @@
 // optional: LOGIN_NAME (display name), KOOGATE_TENANT_CODE, LOGOUT_LANDING (where logout must end;
 // default IDP_BASE/_page?name=logged-out), KG_EXPECT_SAMESITE (Lax [default, koogate's
 // cookie_samesite default] | None | Strict), SCENARIOS (comma list, default
-// web,workbench,cas,refused,renewal,idp-error),
-// DISABLED_USER, DISABLED_PASSWORD, STEP_TIMEOUT_MS (15000), CHROMIUM (/usr/bin/chromium).
+// web,workbench,redirect,cas,refused,jit,renewal,idp-error; iframe only when asked),
+// DISABLED_USER, DISABLED_PASSWORD, JIT_USER, JIT_PASSWORD, EMBED_ORIGIN (http://localhost:PORT, iframe), STEP_TIMEOUT_MS (15000), CHROMIUM (/usr/bin/chromium).
 // `node login.mjs --smoke` needs only IDP_BASE, APP_ID, LOGIN_USER, LOGIN_PASSWORD, CALLBACK_PREFIX:
 // it checks the browser and the fake IdP's unified login page without koogate.
 // Output: `ok <step>` / `FAIL <step>: reason` per step, then `N passed, N failed`; exit 1 on failure.
@@ -38,7 +47,7 @@ const SHOTS = E.SCREENSHOT_DIR || path.join(path.dirname(new URL(import.meta.url
 const LOGOUT_LANDING = E.LOGOUT_LANDING || `${IDP}/_page?name=logged-out`;
 const SAMESITE = E.KG_EXPECT_SAMESITE || 'Lax';
 const TIMEOUT = Number(E.STEP_TIMEOUT_MS || 15000);
-const SCENARIOS = (E.SCENARIOS || 'web,workbench,cas,refused,renewal,idp-error').split(',').map((s) => s.trim()).filter(Boolean);
+const SCENARIOS = (E.SCENARIOS || 'web,workbench,redirect,cas,refused,jit,renewal,idp-error').split(',').map((s) => s.trim()).filter(Boolean);
 const CHROMIUM = E.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -371,14 +380,51 @@ async function scenarioWorkbench(browser) {
       const cb = log.navs.find((n) => n.startsWith(`${KB}/koogate/callback`));
       await mustNotLogIn(cb, 400);
     });
-    await step('workbench: a callback with a forged state is refused with 400', async () => {
-      await mustNotLogIn(`${KB}/koogate/callback?code=forgedcode&tenant=${encodeURIComponent(TENANT)}&state=Forged0123456789abcdefXYZ`, 400);
+    await step('workbench: a callback with a state this server never issued counts as absent (D31): its forged code does not log in', async () => {
+      await mustNotLogIn(`${KB}/koogate/callback?code=forgedcode&tenant=${encodeURIComponent(TENANT)}&state=Forged0123456789abcdefXYZ`);
     });
     await logoutSteps(sc, 'workbench', '/api/v1/logout', cookie);
   } catch (e) {
     if (!(e instanceof Abort)) throw e;
     await shot(page, 'workbench-failed').catch(() => {});
     out(`skip workbench: remaining steps not run after "${e.message}"`);
+  } finally {
+    await context.close();
+  }
+}
+
+// Known open-redirect bypass forms for next= (WHATWG URL parsing strips tabs and newlines, reads '\' as
+// '/', and a scheme or "//" makes the URL absolute): each must end on this origin's landing page.
+const BYPASS_NEXT = ['/\t/evil.example', '/\n/evil.example', '/\r\n/evil.example', '//evil.example',
+  '/\\evil.example', '\\/evil.example', '/%2F/evil.example', '/%5Cevil.example', '/%09/evil.example',
+  'https://evil.example', 'https:evil.example', 'javascript:alert(1)', '/\uFF0F/evil.example',
+  '\uFF0F\uFF0Fevil.example', '/\u2215evil.example'];
+
+async function scenarioRedirect(browser) {
+  await idp('/_control?reset=1');
+  const sc = await newScenario(browser);
+  const { context, page, log } = sc;
+  try {
+    for (const [i, next] of BYPASS_NEXT.entries()) {
+      const mode = i % 3 === 2 ? 'web' : 'workbench';
+      await step(`redirect: ${mode} login with next=${JSON.stringify(next)} ends on ${KB}`, async () => {
+        log.navs.length = 0;
+        const tenant = mode === 'workbench' ? `&tenant=${encodeURIComponent(TENANT)}` : '';
+        const first = await page.goto(`${KB}/koogate/login?mode=${mode}${tenant}&next=${encodeURIComponent(next)}`, { waitUntil: 'load' });
+        // lighttpd refuses encoded control characters in a URL itself (400): nowhere to go, also safe.
+        if (first && first.status() === 400 && page.url().startsWith(`${KB}/koogate/login`) &&
+            !(await page.content()).includes('Login failed')) return;
+        if (page.url().startsWith(IDP) && await page.$('#login')) {
+          await fillLogin(page, USER, PASSWORD);
+          await submitAndLeaveIdp(page);
+        } else if (page.url().startsWith(IDP)) {
+          await page.waitForURL((u) => !u.href.startsWith(IDP), { timeout: TIMEOUT, waitUntil: 'load' });
+        }
+        const off = log.navs.find((n) => !n.startsWith(KB) && !n.startsWith(IDP));
+        must(!off, `the browser was sent to ${off}`);
+        await landedLoggedIn(page, log);
+      });
+    }
   } finally {
     await context.close();
   }
@@ -460,6 +506,103 @@ async function scenarioRefused(browser) {
   }
 }
 
+async function scenarioJit(browser) {
+  if (!E.JIT_USER || !E.JIT_PASSWORD) {
+    out('skip jit: JIT_USER/JIT_PASSWORD not set');
+    return;
+  }
+  await idp('/_control?reset=1');
+  const sc = await newScenario(browser);
+  const { context, page } = sc;
+  try {
+    await step('jit: a user authSync has not sent yet logs in (D34)', async () => {
+      await page.goto(`${KB}/koogate/login`, { waitUntil: 'load' });
+      await fillLogin(page, E.JIT_USER, E.JIT_PASSWORD);
+      await submitAndLeaveIdp(page);
+      await shot(page, 'jit');
+      const u = new URL(page.url());
+      must(u.pathname === '/koogate/session', `not on the landing page: ${await describe(page)}`);
+      const shown = ((await page.textContent('#kg-user')) || '').trim();
+      must(shown === E.JIT_USER, `#kg-user shows ${JSON.stringify(shown)}, expected ${E.JIT_USER}`);
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+// The workbench embeds the app in an iframe of its own page, on another site (login.md §11).
+async function scenarioIframe(browser) {
+  const embed = (E.EMBED_ORIGIN || '').replace(/\/+$/, '');
+  if (!embed) {
+    out('skip iframe: EMBED_ORIGIN not set');
+    return;
+  }
+  await idp('/_control?reset=1');
+  const sc = await newScenario(browser);
+  const { context, page, log } = sc;
+  // run.py serves the workbench page on embed (localhost: another site than koogate's 127.0.0.1); its
+  // iframe opens koogate's /koogate/login?tenant=T.
+  const frameOf = () => page.frames().find((f) => f !== page.mainFrame());
+  try {
+    await step('iframe: the login page loads inside the cross-site workbench frame (frame-ancestors names it)', async () => {
+      await page.goto(`${embed}/workbench`, { waitUntil: 'load' });
+      const f = frameOf();
+      must(f, 'no iframe');
+      await f.waitForSelector('#login', { state: 'visible', timeout: TIMEOUT }).catch(async () => {
+        let text = '';
+        try { text = await f.evaluate(() => document.body.innerText); } catch { /* blocked or navigating */ }
+        throw new Error(`the frame shows no IdP login: at ${f.url()} (${oneLine(text).slice(0, 200)}); redirects ${JSON.stringify(log.redirects)}`);
+      });
+      const r = redirectFrom(log, `${KB}/koogate/login`);
+      must(r && startsWithUrl(r.location, `${IDP}/api/v1/oauth2/authorize`), `koogate did not send the frame to the authorize endpoint: ${JSON.stringify(r)}`);
+    }, { critical: true });
+    await step('iframe: the state cookie is SameSite=None; Secure; Partitioned (kept where third-party cookies are blocked)', async () => {
+      const sent = log.setCookies.filter((x) => /^kg_login=/.test(x.cookie));
+      must(sent.length && /SameSite=None/i.test(sent[0].cookie) && /Secure/i.test(sent[0].cookie) && /Partitioned/i.test(sent[0].cookie),
+        `kg_login: ${JSON.stringify(sent.map((x) => x.cookie.replace(/=[^;]*/, '=...')))}`);
+    });
+    await step('iframe: the login completes in the frame and shows the user', async () => {
+      const f = frameOf();
+      await f.fill('input[name="username"]', USER);
+      await f.fill('input[name="password"]', PASSWORD);
+      await f.click('#login');
+      await f.waitForURL((u) => u.href.startsWith(`${KB}/koogate/session`), { timeout: TIMEOUT }).catch(async () => {
+        let text = '';
+        try { text = await f.evaluate(() => document.body.innerText); } catch { /* navigating */ }
+        throw new Error(`the frame is at ${f.url()} (${oneLine(text).slice(0, 200)})`);
+      });
+      await f.waitForSelector('#kg-user', { timeout: TIMEOUT });
+      const shown = ((await f.textContent('#kg-user')) || '').trim();
+      must(shown === USER, `#kg-user shows ${JSON.stringify(shown)}`);
+      await shot(page, 'iframe');
+    }, { critical: true });
+    await step('iframe: kg_session is stored as HttpOnly, Secure, SameSite=None', async () => {
+      const c = (await context.cookies(KB)).find((x) => x.name === 'kg_session');
+      must(c, 'no kg_session cookie for koogate');
+      must(c.httpOnly && c.secure && c.sameSite === 'None', `HttpOnly=${c.httpOnly} Secure=${c.secure} SameSite=${c.sameSite}`);
+    });
+    await step('iframe: a request from inside the frame carries the session (/koogate/session JSON)', async () => {
+      const r = await frameOf().evaluate(async () => {
+        const x = await fetch('/koogate/session', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+        return { status: x.status, text: await x.text() };
+      });
+      must(r.status === 200 && JSON.parse(r.text).user === USER, `HTTP ${r.status} ${oneLine(r.text)}`);
+    });
+    await step('iframe: the login pages allow the workbench origin in frame-ancestors', async () => {
+      const r = await context.request.get(`${KB}/koogate/session?view=page`, { maxRedirects: 0 });
+      const csp = r.headers()['content-security-policy'] || '';
+      must(csp.includes(`frame-ancestors`) && csp.includes(embed), `Content-Security-Policy: ${csp}`);
+      must(!r.headers()['x-frame-options'], `X-Frame-Options: ${r.headers()['x-frame-options']}`);
+    });
+  } catch (e) {
+    if (!(e instanceof Abort)) throw e;
+    await shot(page, 'iframe-failed').catch(() => {});
+    out(`skip iframe: remaining steps not run after "${e.message}"`);
+  } finally {
+    await context.close();
+  }
+}
+
 // Web login, stopping on the landing page (for the scenarios below).
 async function webLogin(sc, label) {
   const { page, log } = sc;
@@ -482,7 +625,10 @@ async function scenarioRenewal(browser) {
   const { context, page } = sc;
   try {
     await webLogin(sc, 'renewal');
+    // A 1 s token is renewed once it is (about to be) spent: the margin is bounded by the lifetime.
+    const spent = () => new Promise((res) => setTimeout(res, 1100));
     await step('renewal: /koogate/session renews the token with the refresh token and stays logged in', async () => {
+      await spent();
       await sessionFromPage(page, 'oauth');
       const s = await idp('/_state');
       const r = tokenCalls(s, 'refresh');
@@ -491,12 +637,14 @@ async function scenarioRenewal(browser) {
       for (const f of ['grant_type', 'client_id', 'client_secret', 'refresh_token']) must(r[0].form.includes(f), `form field ${f} missing`);
     });
     await step('renewal: the rotated refresh token is used next time', async () => {
+      await spent();
       await sessionFromPage(page, 'oauth');
       const r = tokenCalls(await idp('/_state'), 'refresh');
       must(r.length >= 2 && r.every((x) => x.status === 200), `refresh calls answered ${r.map((x) => x.status)} (an old refresh token was reused?)`);
     });
     await step('renewal: when the refresh fails the session ends (401)', async () => {
       await idp('/_control?revoke_refresh=all');
+      await spent();
       const [st, body] = await sessionStatus(context);
       must(st === 401, `HTTP ${st} ${oneLine(body)}`);
       const r = tokenCalls(await idp('/_state'), 'refresh');
@@ -599,7 +747,7 @@ async function main() {
       await smoke(browser);
     } else {
       const all = { web: scenarioWeb, workbench: scenarioWorkbench, cas: scenarioCas, refused: scenarioRefused,
-        renewal: scenarioRenewal, 'idp-error': scenarioIdpError };
+        jit: scenarioJit, renewal: scenarioRenewal, 'idp-error': scenarioIdpError, redirect: scenarioRedirect, iframe: scenarioIframe };
       for (const name of SCENARIOS) {
         if (!all[name]) {
           await step(`scenario ${name}`, () => { throw new Error('unknown scenario'); });

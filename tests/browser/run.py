@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Set up and run the end-to-end browser login test (tests/browser/login.mjs) against a running koogate
 stack (tools/stack.sh), with the fake tenant IdP (tests/fakes/idp.py).
 
-    tests/browser/run.py --env VAR/stack.env [--scenarios web,workbench,cas,refused,renewal,idp-error] [--no-restart] [-v]
+    tests/browser/run.py --env VAR/stack.env [--scenarios web,workbench,redirect,cas,refused,jit,renewal,idp-error,iframe] [--no-restart] [-v]
     tests/browser/run.py --smoke          only the fake IdP and the browser (no koogate needed)
 
 What it does (each step prints `ok setup: ...` or `FAIL setup: ...`):
@@ -19,7 +20,13 @@ What it does (each step prints `ok setup: ...` or `FAIL setup: ...`):
      authSync (an enabled admin user, and a disabled user for the `refused` scenario).
   4. Runs `node tests/browser/login.mjs` with KOOGATE_BASE, IDP_BASE, LOGIN_USER, LOGIN_PASSWORD,
      KOOGATE_TENANT, SCREENSHOT_DIR (= $KOOGATE_VAR/browser/screenshots), LOGOUT_LANDING, ...
-  5. Stops the IdP. Ends with `N passed, N failed` over the setup steps and login.mjs's steps.
+  5. Checks that the user of the `jit` scenario (known to the IdP, never sent by authSync) was created
+     just in time and flagged as not yet synced (D34).
+  6. For the `iframe` scenario: switches koogate to login_mode = workbench with frame_ancestors naming a
+     page on another site (http://localhost:P, served by the browser itself), restarts the stack, and
+     runs login.mjs's `iframe` scenario (the workbench login inside that page's iframe, login.md §11);
+     the configuration file is put back to web mode afterwards (a later start uses it).
+  7. Stops the IdP. Ends with `N passed, N failed` over the setup steps and login.mjs's steps.
 
 Needs: python3, openssl, node >= 20 (playwright-core 1.65), /usr/bin/chromium (Debian package `chromium`), and
 tests/browser/node_modules (`npm ci` in tests/browser; done here when missing).
@@ -208,12 +215,48 @@ def configure(env, d, idp_base, app_id):
                  ("login_callback_url", kb + "/koogate/callback"),
                  ("cas_callback_url", kb + "/koogate/cas-callback"),
                  ("login_landing_url", "/koogate/session?view=page"),
+                 ("login_mode", "web"), ("frame_ancestors", "'self'"),
                  ("logout_redirect_url", idp_base + "/_page?name=logged-out"),
                  ("ca_file", bundle)):
         text = conf_set(text, k, v)
     with open(conf, "w", encoding="utf-8") as f:   # in place: keeps mode and owner
         f.write(text)
     return pub
+
+
+def start_workbench_page(port, src):
+    """The workbench: a page on http://localhost:port (another site than koogate's 127.0.0.1, and still a
+    loopback address, which Chromium's local-network checks require) embedding src in an iframe."""
+    import html
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    body = ('<!DOCTYPE html><meta charset="utf-8"><title>workbench</title><h1>Workbench</h1>'
+            '<iframe id="app" src="%s" width="900" height="600"></iframe>' % html.escape(src)).encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path.startswith("/workbench") else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = ThreadingHTTPServer(("127.0.0.1", port), Page)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def workbench_mode(env, embed):
+    """login_mode = workbench embedded by embed (or back to web mode with embed None)."""
+    conf = env["KOOGATE_CONFIG"]
+    with open(conf, encoding="utf-8") as f:
+        text = f.read()
+    text = conf_set(text, "login_mode", "workbench" if embed else "web")
+    text = conf_set(text, "frame_ancestors", embed or "'self'")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def restart_stack(env_path, env):
@@ -306,7 +349,7 @@ def main(argv):
     global passed, failed
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--env", help="stack.env written by tools/stack.sh")
-    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "web,workbench,cas,refused,renewal,idp-error"))
+    ap.add_argument("--scenarios", default=os.environ.get("SCENARIOS", "web,workbench,redirect,cas,refused,jit,renewal,idp-error,iframe"))
     ap.add_argument("--no-restart", action="store_true", help="do not restart the stack after writing the configuration")
     ap.add_argument("--smoke", action="store_true", help="fake IdP + browser only")
     ap.add_argument("--workdir", help="default: $KOOGATE_VAR/browser (smoke: a temporary directory)")
@@ -362,14 +405,18 @@ def main(argv):
         p = {"idp_base": idp_base, "tenant": uuid.uuid4().hex, "tenant_code": "e2e" + h, "app_id": "kgapp" + h,
              "client_id": secrets.token_hex(20), "client_secret": secrets.token_urlsafe(24),
              "user": "zhangsan.e2e", "name": "张三", "password": "Pw-" + secrets.token_urlsafe(12),
-             "disabled_user": "lisi.e2e", "disabled_password": "Pw-" + secrets.token_urlsafe(12)}
+             "disabled_user": "lisi.e2e", "disabled_password": "Pw-" + secrets.token_urlsafe(12),
+             "jit_user": "wangwu.jit%s" % h, "jit_password": "Pw-" + secrets.token_urlsafe(12)}
         kb = env["KOOGATE_BASE"].rstrip("/")
         clients = {p["client_id"]: {"secret": p["client_secret"], "redirect_uris": [kb + "/koogate/callback"],
                                     "cas_services": [kb + "/koogate/cas-callback"], "tenant": p["tenant"], "app_id": p["app_id"]}}
         users = {p["user"]: {"password": p["password"], "name": p["name"], "role": "admin", "tenant": p["tenant"],
                              "organizationCode": "10000", "email": "e2e@example.com", "mobile": "12345678901"},
                  p["disabled_user"]: {"password": p["disabled_password"], "name": "李四", "role": "user", "tenant": p["tenant"],
-                                      "organizationCode": "10000"}}
+                                      "organizationCode": "10000"},
+                 # known to the IdP, never sent by authSync (D34)
+                 p["jit_user"]: {"password": p["jit_password"], "name": "王五", "role": "user", "tenant": p["tenant"],
+                                 "organizationCode": "10000"}}
         idp = step("fake IdP started on %s" % idp_base, start_idp, d, port, clients, users, a.verbose)
         pub = step("koogate configuration (login keys, ca_file, rsa_private_key)", configure, env, d, idp_base, p["app_id"])
         if not a.no_restart:
@@ -378,17 +425,50 @@ def main(argv):
         ctx = fr.Context(env)
         step("provisioned: newInstance, tenantSync, applicationSync, authSync", provision, fr, ctx, p, pub)
 
-        p2, f2, why = run_node({
+        node_env = {
             "KOOGATE_BASE": kb, "IDP_BASE": idp_base, "LOGIN_USER": p["user"], "LOGIN_PASSWORD": p["password"],
             "LOGIN_NAME": p["name"], "KOOGATE_TENANT": p["tenant"], "KOOGATE_TENANT_CODE": p["tenant_code"],
             "KOOGATE_INSTANCE": p["instance"], "APP_ID": p["app_id"],
             "DISABLED_USER": p["disabled_user"], "DISABLED_PASSWORD": p["disabled_password"],
-            "LOGOUT_LANDING": idp_base + "/_page?name=logged-out", "SCENARIOS": a.scenarios,
-            "SCREENSHOT_DIR": os.environ.get("SCREENSHOT_DIR", os.path.join(d, "screenshots"))})
-        passed += p2
-        failed += f2
-        if why:
-            print("FAIL login.mjs: %s" % why)
+            "JIT_USER": p["jit_user"], "JIT_PASSWORD": p["jit_password"],
+            "LOGOUT_LANDING": idp_base + "/_page?name=logged-out",
+            "SCREENSHOT_DIR": os.environ.get("SCREENSHOT_DIR", os.path.join(d, "screenshots"))}
+        scenarios = [x.strip() for x in a.scenarios.split(",") if x.strip()]
+        web_scenarios = [x for x in scenarios if x != "iframe"]
+        if web_scenarios:
+            p2, f2, why = run_node(dict(node_env, SCENARIOS=",".join(web_scenarios)))
+            passed += p2
+            failed += f2
+            if why:
+                print("FAIL login.mjs: %s" % why)
+        if "jit" in web_scenarios:
+            def jit_row():
+                rows = fr.psql(ctx, "SELECT synced::text, role FROM tenant_user WHERE tenant_id = '%s' AND user_name = '%s'"
+                               % (p["tenant"], p["jit_user"]))
+                if rows != [["false", "user"]]:
+                    raise SetupError("tenant_user row of %s: %r, expected [['false', 'user']]" % (p["jit_user"], rows))
+            try:
+                step("D34: the jit user was created just in time, flagged as not yet synced", jit_row)
+            except SetupError:
+                pass        # counted; the iframe stage still runs
+        if "iframe" in scenarios:
+            port = free_port()
+            embed = "http://localhost:%d" % port
+            page = step("workbench page on %s/workbench" % embed, start_workbench_page, port,
+                        "%s/koogate/login?tenant=%s" % (kb, p["tenant"]))
+            try:
+                step("koogate in login_mode = workbench, frame_ancestors = %s (defaults: SameSite=None)" % embed,
+                     workbench_mode, env, embed)
+                if not a.no_restart:
+                    step("stack restarted in workbench mode", restart_stack, a.env, env)
+                p2, f2, why = run_node(dict(node_env, SCENARIOS="iframe", EMBED_ORIGIN=embed, KG_EXPECT_SAMESITE="None"))
+                passed += p2
+                failed += f2
+                if why:
+                    print("FAIL login.mjs: %s" % why)
+            finally:
+                page.shutdown()
+                workbench_mode(env, None)
     except SetupError as e:
         if not str(e) or failed == 0:
             fail("setup", e)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 // The on-call status page in a real headless Chromium: HTTP authentication is
 // required, the sections an on-call person looks for are there, a failed call
 // is highlighted, and a value from a request is escaped, not interpreted.

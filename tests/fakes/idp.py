@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A fake of a tenant's identity provider (Huawei Cloud OneAccess at the tenant's `domainName`) and of
 the marketplace's unified login page, for koogate's login tests (spec/login.md §3-§10). Python 3
 standard library only; the self-test also needs the `openssl` command line.

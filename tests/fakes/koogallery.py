@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A fake of KooGallery's open API gateway for the test stack (Python standard
 library only, independent of koogate's C code).
 
@@ -7,7 +8,8 @@ canonical request (security.md §9) with a known AK/SK, the signed headers, and
 an X-Sdk-Date within 15 minutes. It serves Query Order answers built from the
 recorded MOCKPERIODYEARNEW response, and can be told to fail.
 
-  koogallery.py --port P --cert C --key K --ak AK --sk SK
+  KOOGALLERY_SK=SK KOOGALLERY_USAGE_KEY=KEY koogallery.py --port P --cert C --key K --ak AK
+  (the secrets come from this process's environment, never from argv, which `ps` shows to everyone)
   GET  /_control?fail=500&times=2   next 2 Query Order calls answer HTTP 500
   GET  /_control?fail=MKT.0250      answer that code, with its HTTP status of usage-and-open-api.md §5
                                     (MKT.0250 406, MKT.015x and APIG.0303 401, MKT.0101/0199 400, others 500)
@@ -30,7 +32,7 @@ recorded MOCKPERIODYEARNEW response, and can be told to fail.
                                      "min_gap_s": "S.SS", the shortest time between two posts ("" before two)}
   GET  /_control?reset=1            forget requests, usage records, counters and every failure setting
 """
-import argparse, base64, datetime, hashlib, hmac, json, re, ssl, threading, time, urllib.parse
+import argparse, base64, datetime, hashlib, hmac, json, os, re, ssl, threading, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RECORDED = json.loads('{"resultCode":"MKT.0000","resultMsg":"Success","orderInfo":{"orderId":"MOCKPERIODYEARNEW","orderType":"NEW","createTime":"20241121090846","orderLine":[{"orderLineId":"MOCKPERIODYEARNEW-000001","chargingMode":"PERIOD","periodType":"year","periodNumber":1,"expireTime":"20251121235959","productInfo":[{"productId":"OFFI846204237451911168","skuCode":"0a4d1578-5295-46a7-92d4-7c803dccc51d","linearValue":50,"productName":"MOCK测试商品,测试规格,基础版,包周期"}],"extendParams":[{"name":"emailDomainName","value":"test.xxxx.com"},{"name":"ip","value":"127.0.0.1"}],"currency":"100","currencyAfterDiscount":"100"}],"buyerInfo":{"mobilePhone":"18688888888","email":null,"customerId":"459bbbec25d24749b2eb83be37b602a8","customerName":"mock_user_01","customerRealName":"测试用户1","customerType":0,"userId":null,"userName":null},"extendParams":[]}}')
@@ -66,7 +68,7 @@ def canonical_request(method, path, query, headers, signed, body):
 def order_for(order_id, line_id):
     """The recorded answer, re-keyed; words in the orderId pick the charging mode (ONETIME, ONDEMAND;
     otherwise PERIOD, yearly, or monthly with MONTH), an upgraded SKU (CHANGE, UPGRADE) and a buyer
-    e-mail address (EMAIL; the recorded answer has none)."""
+    e-mail address (EMAIL; the recorded answer has none). ONDEMANDPKG: a pay-per-use package."""
     doc = json.loads(json.dumps(RECORDED))
     info = doc["orderInfo"]
     info["orderId"] = order_id
@@ -74,6 +76,9 @@ def order_for(order_id, line_id):
     line["orderLineId"] = line_id or f"{order_id}-000001"
     if "ONETIME" in order_id:
         line["chargingMode"] = "ONE_TIME"
+        line.pop("expireTime", None)
+    elif "ONDEMANDPKG" in order_id:     # the package's mode is not published (D49); koogate matches PACKAGE
+        line["chargingMode"] = "ON_DEMAND_PACKAGE"
         line.pop("expireTime", None)
     elif "ONDEMAND" in order_id:
         line["chargingMode"] = "ON_DEMAND"
@@ -292,11 +297,12 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--ak", required=True)
-    ap.add_argument("--sk", required=True)
-    ap.add_argument("--usage-key", default="")
     a = ap.parse_args()
+    sk = os.environ.get("KOOGALLERY_SK", "")
+    if not sk:
+        ap.error("KOOGALLERY_SK (the APIG secret key) must be set in the environment")
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.ak, srv.sk, srv.usage_key = a.ak, a.sk, a.usage_key
+    srv.ak, srv.sk, srv.usage_key = a.ak, sk, os.environ.get("KOOGALLERY_USAGE_KEY", "")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(a.cert, a.key)

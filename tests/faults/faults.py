@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Fault-injection tests for koogate (issue "Prove it"); normally run by tests/faults/run.sh.
 
     faults.py --build DIR --var-a DIR --var-b DIR [--only 1,2,3,4,5] [-v]
@@ -23,6 +24,8 @@ the fake tenant IdP (tests/fakes/idp.py) for the cross-node login. Then:
   5  Two nodes on one database: a nonce used on one node is refused on the other; the same order
      sent to both at once creates one instance; a workbench login started on A completes on B and
      the session works on A.
+  6  PostgreSQL crashes (pg_ctl stop -m immediate) right after 30 acknowledged requests: each of them,
+     replayed after the restart inside its window, is refused; requests signed after it are served.
 
 Every check prints `ok ...` or `FAIL ...`; the last line is `N passed, N failed`; exit status 1 on any
 failure. Python 3 standard library; signing comes from tests/fixture_runner.py, IdP helpers from
@@ -480,8 +483,9 @@ def start_stacks(args, idp_dir):
     return a, b
 
 
-def pg_ctl(node_a, action):
-    """pg_ctl stop|start of node A's cluster, as stack.sh runs it. Returns seconds taken."""
+def pg_ctl(node_a, action, mode="fast"):
+    """pg_ctl stop|start of node A's cluster, as stack.sh runs it (stop -m mode: fast, or immediate for
+    a crash). Returns seconds taken."""
     bindir = os.environ.get("PG_BINDIR")
     if not bindir:       # as tools/stack.sh finds it: the newest /usr/lib/postgresql/*/bin, else PATH
         cands = []
@@ -493,7 +497,7 @@ def pg_ctl(node_a, action):
     pgdata = os.path.join(node_a.var, "pg")
     cmd = [os.path.join(bindir, "pg_ctl"), "-D", pgdata, "-w", "-t", "30"]
     if action == "stop":
-        cmd += ["-m", "fast", "stop"]
+        cmd += ["-m", mode, "stop"]
     else:
         cmd += ["-l", os.path.join(node_a.var, "log", "postgres.log"), "start"]
     if os.getuid() == 0:
@@ -606,6 +610,41 @@ def case1(A, B, kit_tenant):
                 ok_all = False
         R.check("1 pg-restarted-idle %s: the second call of each kind succeeds" % node.name, ok_all,
                 "still failing after one call per kind")
+
+
+# ============================================================================ case 6: nonces across a crash
+
+def case6(A):
+    """Nonce claims commit asynchronously (sql/009): a crash can forget the last ones. Requests
+    acknowledged just before `pg_ctl stop -m immediate` must still be refused when replayed after the
+    restart, inside their 60 s window (sql/012 refuses, after a crash, what was signed before the start)."""
+    for _ in range(3):
+        v2_call(A, query_body(), timeout=10)
+    sent = []
+    for i in range(30):
+        nonce, ts = secrets.token_hex(32).upper(), int(time.time() * 1000)
+        body = query_body("crash-probe-%d" % i)
+        r, e = safe(v2_call, A, body, nonce=nonce, ts=ts, timeout=10)
+        if e is None and answer(A, r)[0] == "000000":
+            sent.append((body, nonce, ts))
+    R.check("6 crash: 30 queryInstance calls acknowledged before the crash", len(sent) == 30, "%d of 30" % len(sent))
+    took = pg_ctl(A, "stop", mode="immediate")
+    took += pg_ctl(A, "start")
+    note("PostgreSQL crashed (pg_ctl stop -m immediate) and started again, %.2f s" % took)
+    v2_call(A, query_body(), timeout=10)        # each process notices its connection is gone once
+    accepted = []
+    for body, nonce, ts in sent:
+        r, e = safe(v2_call, A, body, nonce=nonce, ts=ts, timeout=10)
+        rc = answer(A, r)[0] if e is None else None
+        if rc != "000001":
+            accepted.append(rc)
+    R.check("6 crash: every request acknowledged before the crash is refused (000001) when replayed after it",
+            not accepted and len(sent) == 30, "%d of %d replays answered %s" % (len(accepted), len(sent), accepted[:3]))
+    fresh = [answer(A, v2_call(A, query_body(), timeout=10))[0] for _ in range(5)]
+    R.check("6 crash: requests signed after the restart are served", fresh == ["000000"] * 5, "answers %s" % fresh)
+    r, e = safe(v2_call, A, query_body(), ts=int(time.time() * 1000) - 30000, timeout=10)
+    R.check("6 crash: a fresh nonce signed before the restart (30 s ago, inside the window) is refused too",
+            e is None and answer(A, r)[0] == "000001", "answered %s" % (answer(A, r)[0] if e is None else e))
 
 
 # ============================================================================ case 2: SIGKILL mid-request
@@ -1296,7 +1335,7 @@ def main(argv):
     ap.add_argument("--build", required=True)
     ap.add_argument("--var-a", required=True)
     ap.add_argument("--var-b", required=True)
-    ap.add_argument("--only", default="1,2,3,4,5", help="comma-separated case numbers")
+    ap.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated case numbers")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the error log tails after failures")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
@@ -1355,6 +1394,9 @@ def main(argv):
         if "1" in only:            # last: a restart of PostgreSQL leaves stale connections behind
             print("== 1. PostgreSQL stopped", flush=True)
             timed("1 postgres", case1, A, B, kit_tenant)
+        if "6" in only:
+            print("== 6. nonces across a PostgreSQL crash", flush=True)
+            timed("6 crash", case6, A)
         for node in (A, B):
             R.check("all %s: koogate's per-call log lines reach the web server's error log (README)" % node.name,
                     logging_works(node), "no 'koogate[produce N]: POST produce ...' line in %s; the FastCGI programs'"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Shared helpers for the libFuzzer drivers in tests/fuzz/ (see README.md).
  *
  * A driver checks invariants with FUZZ_CHECK: a violated invariant prints

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Canonical JSON (security.md §4): kg_canon_json, kg_canon_json_deep and the
  * three kg_canon_kv variants. Invariants:
  *   - all five share one parser: they accept or refuse the same inputs with

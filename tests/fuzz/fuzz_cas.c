@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* CAS ticket validation answers (login.md §10.2, D11, D28):
  * login_cas_parse over JSON or XML bodies.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Field tables (fields.h): kg_fields_json over a body that went through the
  * same gate as in app.c (kg_canon_json accepts it, then json-c with depth
  * KG_CANON_MAX_DEPTH parses it to an object), and kg_fields_params over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Request headers and the small decoders around them:
  *   - kg_req_cookie over HTTP_COOKIE=<input> in a FastCGI environment built
  *     here (an FCGX_Request whose envp we fill), for the cookies the login

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The tolerant Kit list readers (kit-interfaces.md §4, D6/D22):
  * kit_lax_to_json and kit_list, with kit_text/kit_text_ok/kit_bool over the
  * items as the authSync and allOrgSync handlers read them. Every input is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* kg_url_decode (FORM and PERCENT) and kg_params_parse (query strings and
  * form bodies), against a small reference decoder written from codec.h and
  * params.h:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # tests/fuzz/run.sh — libFuzzer drivers over koogate's parsers (make fuzz).
 #
 #   tests/fuzz/run.sh [--regress] [target ...]

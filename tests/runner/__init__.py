@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The fixture runner behind tests/fixture_runner.py, one module per concern, lowest first:
 
     base        FixtureError, paths

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The `decrypt_app_info` check: every `appInfo.userName`/`password` decrypts with the basic key (§7),
 within the D17 limits, to the account the database holds; optionally captured for later cases."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """What every part of the fixture runner shares: the error a fixture (not koogate) is to blame for, and
 where the repository is."""
 

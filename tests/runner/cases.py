@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Running fixture files: the stack a run talks to (Context), loading a file, one case (a request case
 here; command and sql cases in commands.py) with its repeats, checks (checks.py) and captures, and the
 command line."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The checks of a case's `expect`. The base checks of every answer (status, the JSON shape of a 200,
 resultCode, json, Body-Sign, headers, max_ms) are below; the other kinds are tables:
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Cases that run a command (`koogate …`, an argv or a shell line, with the stack's environment) or SQL
 instead of a request, with let, repeat, checks and captures like a request case."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The stack's PostgreSQL: queries through long-lived psql sessions, the `db` check, and koogate's
 sealed columns opened for `unseal`."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The fake KooGallery gateway (tests/fakes/koogallery.py): its control pages, and the `fake_usage` check
 (how often it accepted each usage record)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """A minimal HTTP/1.1 client that keeps the exact answer bytes (Body-Sign covers them)."""
 
 import re

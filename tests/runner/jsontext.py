@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """JSON as the KooGallery signers see it (security.md §4): numbers kept as their literal text, key order
 kept, Jackson's string escaping, and the canonical form the V2 and Kit signatures cover."""
 

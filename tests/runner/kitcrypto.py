@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Kit fixture helpers (kit_*.json): RSA-OAEP by the `openssl pkeyutl` command line with the stack's
 public key, generated authSync users, and V1 Kit tokens strung the ways of the D13 fallbacks. The RSA-1
 vectors of security.md §11 check the OAEP command line in the self-test (kit_rsa_selftest)."""
@@ -51,8 +52,9 @@ def _kit_oaep_opts(mgf):
 
 
 def kit_rsa_public_key(ctx):
-    """Path of a PEM file with the public half of the stack's rsa_private_key."""
-    val = ctx.config.get("rsa_private_key")
+    """Path of a PEM file with the public half of the stack's rsa_private_key (the first of a list: the key
+    the app credential holds now)."""
+    val = (ctx.config.get("rsa_private_key") or "").split(",")[0].strip()
     if not val:
         raise FixtureError("rsa_private_key is not set in %s" % ctx.config_path)
     tag = "public:" + val

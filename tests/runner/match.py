@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Subset matching of expected values (`json`, `db` cells) with the `$` operators of
 tests/fixtures/README.md, and `a.b[0].c` paths for captures."""
 

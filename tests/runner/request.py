@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """One request of a case: the body as written, signed now by the scheme it names (`sign`), sent."""
 
 import datetime

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The runner's signer against the test vectors of security.md §11; a mismatch stops every run."""
 
 import urllib.parse

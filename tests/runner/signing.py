@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The KooGallery signature schemes, written from security.md and nothing in lib/: V2 basic `signature`
 (§2), V1 `authToken` (§1), Kit `x-sign` (§3) and V1 Kit `authToken` (§6, D13), the answer's `Body-Sign`
 (§5), and the `appInfo` encryption (§7: Java SHA1PRNG key derivation here, AES-CBC by `openssl enc`)."""

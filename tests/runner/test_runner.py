@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Checks of the fixture runner itself (no stack needed): case ids and `$same:<id>` references, and the
 check tables of checks.py. Run by tests/run.sh; prints `ok`/`FAIL` lines, then `N passed, N failed`.
 

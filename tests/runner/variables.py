@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """`${…}` variables and `let` operators (tests/fixtures/README.md, "Variables"): generated values fixed
 per case or file, values from stack.env and koogate.conf, the Kit and lifecycle extras, and the keys
 named `$basic` / `$kit`. A new variable goes into Scope._resolve or one of the *_variable hooks."""

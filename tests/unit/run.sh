@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Runs each unit-test binary given as an argument, shows its output, and
 # prints one final line "N passed, N failed" summed over all binaries.
 # A binary that crashes, or exits without its own summary line, counts as one

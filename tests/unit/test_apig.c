@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* API Gateway SDK-HMAC-SHA256 signing (security.md §9), vectors APIG-1 …
  * APIG-6 and APIG-Q of §11, copied verbatim. */
 #include "unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The growable buffer (buf.h): always NUL-terminated, Jackson-style JSON
  * string escaping (security.md §4 step 6). */
 #include "unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Canonical JSON (security.md §4, D1): CANON-1 byte for byte, then one test
  * per rule or rejection. */
 #include "unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Checked helpers (ck.h): constant-time comparison and strict number parsing. */
 #include "unit.h"
 

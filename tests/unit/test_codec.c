@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Text codecs (codec.h) and query-string parsing (params.h). */
 #include "unit.h"
 

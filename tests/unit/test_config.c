@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Configuration loading (config.h) with temporary files. Each test runs in
  * its own process (unit.h), so setenv and kg_cfg do not leak between tests. */
 #include "unit.h"
@@ -305,6 +306,77 @@ TEST(path_from_environment)
 	CHECK_STR_EQ(kg_cfg.basic_keys.keys[0], "from-env-path");
 }
 
+/* The configuration is refused with a message naming key. */
+static void refuses(const char *text, const char *key)
+{
+	CHECK_MSG(!load_text(text), "accepted: %s", text);
+	CHECK_MSG(strstr(err, key) != NULL, "error \"%s\" does not name %s", err, key);
+}
+
+TEST(protocol_defaults)
+{
+	CHECK_MSG(load_text("basic_keys = k1\n"), "error: %s", err);
+	CHECK_INT_EQ(kg_cfg.usage_info, 1);            /* D14 revised */
+	CHECK_INT_EQ(kg_cfg.login_require_grant, 0);   /* D34 */
+	CHECK_STR_EQ(kg_cfg.cookie_samesite, "Lax");   /* web mode */
+	CHECK_STR_EQ(kg_cfg.frame_ancestors, "'self'");
+}
+
+TEST(workbench_defaults_to_samesite_none)
+{
+	CHECK_MSG(load_text("basic_keys = k1\nlogin_mode = workbench\nframe_ancestors = https://wb.example.com\n"
+	                    "login_callback_url = https://app.example.com/koogate/callback\n"), "error: %s", err);
+	CHECK_STR_EQ(kg_cfg.cookie_samesite, "None");
+	CHECK_STR_EQ(kg_cfg.frame_ancestors, "https://wb.example.com");
+}
+
+TEST(workbench_needs_frame_ancestors)
+{
+	refuses("basic_keys = k1\nlogin_mode = workbench\n", "frame_ancestors");
+	refuses("basic_keys = k1\nlogin_mode = workbench\nframe_ancestors = 'self'\n", "frame_ancestors");
+}
+
+TEST(workbench_refuses_lax)
+{
+	refuses("basic_keys = k1\nlogin_mode = workbench\nframe_ancestors = https://wb.example.com\n"
+	                 "cookie_samesite = Lax\n", "cookie_samesite");
+}
+
+TEST(samesite_none_needs_https)
+{
+	refuses("basic_keys = k1\ncookie_samesite = None\n"
+	                 "login_callback_url = http://app.example.com/koogate/callback\n", "login_callback_url");
+	refuses("basic_keys = k1\ncookie_samesite = None\n"
+	                 "cas_callback_url = http://127.0.0.1.example.com/koogate/cas-callback\n", "cas_callback_url");
+	/* loopback is a secure context for browsers (the test stacks) */
+	CHECK_MSG(load_text("basic_keys = k1\ncookie_samesite = None\n"
+	                    "login_callback_url = http://127.0.0.1:8080/koogate/callback\n"), "error: %s", err);
+}
+
+TEST(front_end_url_length_with_longest_id)
+{
+	char text[1200];
+
+	/* 321 + 192 (64 characters percent-encoded) - 12 = 501: fits */
+	snprintf(text, sizeof text, "basic_keys = k1\napp_front_end_url = https://a.example/%0*d?i={instanceId}\n",
+	         321 - 33, 0);
+	CHECK_MSG(load_text(text), "error: %s", err);
+	snprintf(text, sizeof text, "basic_keys = k1\napp_front_end_url = https://a.example/%0*d?i={instanceId}\n",
+	         321 - 33 + 12, 0);
+	refuses(text, "app_front_end_url");
+	snprintf(text, sizeof text, "basic_keys = k1\napp_front_end_url = https://a.example/%0*d\n", 513 - 18, 0);
+	CHECK(!load_text(text));
+	refuses("basic_keys = k1\napp_front_end_url =\n", "app_front_end_url");
+}
+
+TEST(test_account_at_most_31_bytes)
+{
+	CHECK_MSG(load_text("basic_keys = k1\ntest_user_name = 1234567890123456789012345678901\n"), "error: %s", err);
+	refuses("basic_keys = k1\ntest_user_name = 12345678901234567890123456789012\n", "test_user_name");
+	refuses("basic_keys = k1\ntest_password = \xe5\xaf\x86\xe7\xa0\x81\xe5\xaf\x86\xe7\xa0\x81"
+	                 "\xe5\xaf\x86\xe7\xa0\x81\xe5\xaf\x86\xe7\xa0\x81\xe5\xaf\x86\xe7\xa0\x81\xe5\xaf\x86\n", "test_password");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -333,6 +405,13 @@ int main(int argc, char **argv)
 		UNIT(provision_mode),
 		UNIT(missing_file),
 		UNIT(path_from_environment),
+		UNIT(protocol_defaults),
+		UNIT(workbench_defaults_to_samesite_none),
+		UNIT(workbench_needs_frame_ancestors),
+		UNIT(workbench_refuses_lax),
+		UNIT(samesite_none_needs_https),
+		UNIT(front_end_url_length_with_longest_id),
+		UNIT(test_account_at_most_31_bytes),
 	};
 	return unit_main(tests, UNIT_COUNT(tests), argc, argv);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Cryptography (security.md §7, ENC-KEY and ENC-A … ENC-D of §11), the
  * CSPRNG helpers and sealing of secrets at rest. */
 #include "unit.h"

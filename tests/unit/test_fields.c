@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Field tables (fields.h): one validator table per interface, applied to a
  * JSON body (kg_fields_json) or to decoded parameters (kg_fields_params). */
 #include "unit.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Regressions from tests/fuzz: identities cut inside a UTF-8 character (K1),
  * list strings with bytes after the array (K2), login_cas_parse and n (L1). */
 #include "unit.h"

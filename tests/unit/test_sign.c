@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Signature vectors of security.md §11 and the behaviour of kg_verify_v1/v2.
  * Expected values are the literal strings from the spec, never values the
  * library computed. */

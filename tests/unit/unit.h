@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A tiny header-only test harness for koogate's unit tests.
  *
  * One test function is one behaviour (kcgi style). A test file declares

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/common.sh — sourced by tools/stack.sh: the programs of a stack, running commands as the
 # PostgreSQL or web server user, free ports, processes by pid, templates. Uses die/note, IS_ROOT, PG_OS_USER,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/config.sh — sourced by tools/stack.sh: the stack's koogate.conf (fresh keys on the first
 # start, kept afterwards) and reading or setting one key of it.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/fake.sh — sourced by tools/stack.sh: the fake KooGallery gateway (tests/fakes/koogallery.py)
 # and its throwaway test CA in $VAR/fake.
@@ -45,8 +46,10 @@ start_fake() {
     port=$(cat "$FAKEDIR/port" 2>/dev/null || true)
     if ! [[ "$port" =~ ^[0-9]+$ ]] || ! port_is_free "$port"; then port=$(free_ports 1); fi
     echo "$port" >"$FAKEDIR/port"
-    setsid python3 "$script" --port "$port" --cert "$FAKEDIR/server.pem" --key "$FAKEDIR/server.key" \
-        --ak "$ak" --sk "$sk" --usage-key "$basic" </dev/null >"$LOGDIR/koogallery.log" 2>&1 &
+    # Secrets through that process's environment only: argv is public (ps).
+    KOOGALLERY_SK=$sk KOOGALLERY_USAGE_KEY=$basic \
+        setsid python3 "$script" --port "$port" --cert "$FAKEDIR/server.pem" --key "$FAKEDIR/server.key" \
+        --ak "$ak" </dev/null >"$LOGDIR/koogallery.log" 2>&1 &
     pid=$!
     echo "$pid" >"$FAKEDIR/koogallery.pid"
     local code=000

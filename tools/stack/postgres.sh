@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/postgres.sh — sourced by tools/stack.sh: the private PostgreSQL cluster in $VAR/pg (never the
 # system cluster), its role and database `koogate`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # shellcheck shell=bash
 # tools/stack/web.sh — sourced by tools/stack.sh: Apache + mod_fcgid and lighttpd + mod_fastcgi with the
 # FastCGI programs of tools/stack/programs, and stopping them (and any leftovers of this stack).
@@ -66,7 +67,10 @@ start_apache() {
         "APACHE_MODDIR=$moddir" "USER_GROUP=$ug"
     apache2 -f "$VAR/httpd.conf" -t >"$LOGDIR/apache-configtest.log" 2>&1 \
         || { cat "$LOGDIR/apache-configtest.log" >&2; die "apache configuration test failed ($VAR/httpd.conf)"; }
-    apache2 -f "$VAR/httpd.conf" -k start \
+    # Logs 0640: access lines name instances and sources (apache opens them as root).
+    touch "$LOGDIR/apache-access.log" "$LOGDIR/apache-error.log"
+    chmod 0640 "$LOGDIR/apache-access.log" "$LOGDIR/apache-error.log"
+    ( umask 027; exec apache2 -f "$VAR/httpd.conf" -k start ) \
         || { tail -n 20 "$LOGDIR/apache-error.log" >&2 2>/dev/null; die "apache did not start"; }
     ERROR_LOG="$LOGDIR/apache-error.log"
     PIDFILE="$VAR/apache/httpd.pid"
@@ -91,6 +95,7 @@ start_lighttpd() {
             "$LOGDIR/lighttpd-error.log" "$LOGDIR/lighttpd-access.log"
     fi
     chmod 0750 "$VAR/lighttpd/sock" "$VAR/lighttpd/tmp"
+    chmod 0640 "$LOGDIR/lighttpd-error.log" "$LOGDIR/lighttpd-access.log"
     fcgi_block() {  # fcgi_block URL-KEY PROGRAM
         printf '    fastcgi.server = ( "%s" => ((\n' "$1"
         printf '        "bin-path"        => "%s",\n' "$BUILD/$2"
