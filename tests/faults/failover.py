@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Losing the database server (issue 18); normally run by tests/faults/run.sh.
 
     failover.py --build DIR --var DIR [-v]
