@@ -363,6 +363,7 @@ int cmd_worker(int argc, char **argv)
 	bool announced = false;
 	long count[4] = { 0 };
 	time_t said = 0;
+	unsigned listening = 0;     /* the connection generation that LISTENs; 0: none */
 
 	if (!parse_opts(argc, argv, o, 3, NULL) || !load_config())
 		return 2;
@@ -381,15 +382,22 @@ int cmd_worker(int argc, char **argv)
 		PGconn *db;
 		enum delivery d;
 
-		if (!kg_db_ready() || !listen_on(db = kg_db_conn()) || (!announced && !announce_start(o[2].set))) {
+		/* A new connection (after a restart or a failover to another host)
+		 * has lost the LISTEN: listen again, then catch up below. */
+		if (!kg_db_ready() || (kg_db_generation() != listening && !listen_on(kg_db_conn()))
+		    || (!announced && !announce_start(o[2].set))) {
 			if (o[0].set)
 				return 1;
 			kg_db_close();
-			sleep((unsigned)wait_s);     /* the database is away: back off, then catch up */
-			wait_s = wait_s < 30 ? wait_s * 2 : 30;
+			/* The database is away: back off, then catch up. At most 4 s
+			 * apart: a failed attempt costs a refused connect, and after a
+			 * failover the new primary should be found within a poll. */
+			sleep((unsigned)wait_s);
+			wait_s = wait_s < 4 ? wait_s * 2 : 4;
 			continue;
 		}
 		announced = true;
+		listening = kg_db_generation();
 		wait_s = 1;
 		/* Catch up on everything due (events missed while down included),
 		 * and on the Query Order calls that are due. */
@@ -404,6 +412,10 @@ int cmd_worker(int argc, char **argv)
 			       count[D_DELIVERED], count[D_SKIPPED], count[D_FAILED]);
 			said = time(NULL);
 		}
+		/* A statement above may have reconnected: that connection does not
+		 * listen yet (and the old one is gone). */
+		if (kg_db_generation() != listening || !(db = kg_db_conn()))
+			continue;
 		/* Sleep until a NOTIFY, or 5 s for retries that come due. */
 		int sock = PQsocket(db);
 		fd_set fds;

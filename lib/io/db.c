@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static bool     wrote;
 static double   last_used_ms;
 static char     last_state[6];
 static char     last_message[256];
+static bool     warned;         /* a WARNING arrived during the current statement */
 
 
 static void drop(void)
@@ -29,19 +31,27 @@ static void drop(void)
 	conn = NULL;
 }
 
-/* NOTICEs ("already exists, skipping") are not faults; keep them out of logs. */
-static void ignore_notice(void *arg, const char *message)
+/* NOTICEs ("already exists, skipping") are not faults; keep them out of logs.
+ * A WARNING is noted: koogate's SQL raises none, and the one that matters is
+ * synchronous replication's "canceling wait for synchronous replication"
+ * (exec_bounded cancelled a commit no synchronous standby confirmed): the
+ * commit then stands locally but may be lost on a failover, so it must not be
+ * answered as a success. */
+static void note_notice(void *arg, const PGresult *res)
 {
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
 	(void)arg;
-	(void)message;
+	if (sev && strcmp(sev, "WARNING") == 0)
+		warned = true;
 }
 
 bool kg_db_ready(void)
 {
-	char timeout[16], options[96];
-	const char *kw[] = { "gssencmode", "dbname", "connect_timeout", "options",
+	char timeout[16], options[96], user_timeout[16];
+	const char *kw[] = { "gssencmode", "tcp_user_timeout", "dbname", "connect_timeout", "options",
 	                     "fallback_application_name", NULL };
-	const char *val[6];
+	const char *val[7];
 
 	if (conn && PQstatus(conn) == CONNECTION_OK) {
 		/* An idle connection with something to read has usually been closed
@@ -72,11 +82,17 @@ bool kg_db_ready(void)
 	 * look for Kerberos credentials at every TCP connect (0.66 MB per
 	 * process). Before dbname, so that a gssencmode in db overrides it. */
 	val[0] = getenv("PGGSSENCMODE") ? "" : "disable";
-	val[1] = kg_cfg.db;
-	val[2] = timeout;
-	val[3] = options;
-	val[4] = "koogate";
-	val[5] = NULL;
+	/* A server machine that vanishes sends no reset: without this, a
+	 * statement on its connection waits for TCP's retransmissions (minutes)
+	 * instead of failing, so that the next request reconnects to whichever
+	 * host is then the primary. Before dbname too; unix sockets ignore it. */
+	snprintf(user_timeout, sizeof user_timeout, "%d", kg_cfg.db_timeout * 1000);
+	val[1] = user_timeout;
+	val[2] = kg_cfg.db;
+	val[3] = timeout;
+	val[4] = options;
+	val[5] = "koogate";
+	val[6] = NULL;
 	conn = PQconnectdbParams(kw, val, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		char msg[256];
@@ -87,7 +103,7 @@ bool kg_db_ready(void)
 		drop();
 		return false;
 	}
-	PQsetNoticeProcessor(conn, ignore_notice, NULL);
+	PQsetNoticeReceiver(conn, note_notice, NULL);
 	conn_gen++;
 	last_used_ms = kg_mono_ms();
 	return true;
@@ -132,16 +148,81 @@ static bool prepared(struct kg_stmt *st)
 	return true;
 }
 
+/* A success that came with a WARNING (see note_notice) is not one. */
+static bool confirmed(const char *what)
+{
+	if (!warned)
+		return true;
+	warned = false;
+	snprintf(last_state, sizeof last_state, "%s", "KG003");
+	snprintf(last_message, sizeof last_message, "%s", "commit not confirmed by the synchronous standby");
+	kg_log("database warning in %s: the commit was not confirmed by a synchronous standby; "
+	       "answered as a failure", what);
+	return false;
+}
+
 /* NULL unless the statement's result is COMMAND_OK or TUPLES_OK. */
 static PGresult *checked(PGresult *res, const struct kg_stmt *st)
 {
 	ExecStatusType s = PQresultStatus(res);
 
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		note_failure(res, st->name);
+	else if (confirmed(st->name))
 		return res;
-	note_failure(res, st->name);
 	PQclear(res);
 	return NULL;
+}
+
+/* PQexecPrepared (or PQexec of sql) with a deadline. statement_timeout does
+ * not cover a commit's wait for a synchronous standby (PostgreSQL disarms it
+ * before committing), so with the standby gone a write would wait for ever.
+ * Past db_timeout plus a margin the statement is cancelled; a cancelled
+ * commit wait comes back as a success with a WARNING (note_notice), other
+ * statements as an error. No answer even then: the connection is dropped. */
+static PGresult *exec_bounded(const struct kg_stmt *st, const char *const *params, const char *sql)
+{
+	double deadline = kg_mono_ms() + kg_cfg.db_timeout * 1000.0 + 500;
+	bool cancelled = false;
+	PGresult *last = NULL, *r;
+
+	warned = false;
+	if (!(sql ? PQsendQuery(conn, sql) : PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0)))
+		return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
+	for (;;) {
+		while (PQisBusy(conn)) {
+			struct pollfd p = { PQsocket(conn), POLLIN, 0 };
+			double left = deadline - kg_mono_ms();
+
+			if (left <= 0 && cancelled) {
+				kg_log("database error in %s: no answer after a cancel; dropping the connection",
+				       sql ? sql : st->name);
+				PQclear(last);
+				drop();
+				return NULL;
+			}
+			if (left <= 0) {
+				PGcancel *c = PQgetCancel(conn);
+				char err[128];
+
+				if (c && !PQcancel(c, err, sizeof err))
+					kg_log("database: cancelling %s failed: %s", sql ? sql : st->name, err);
+				PQfreeCancel(c);
+				cancelled = true;
+				deadline = kg_mono_ms() + 1000;
+				continue;
+			}
+			if (poll(&p, 1, (int)left + 1) < 0 && errno != EINTR)
+				break;
+			if (!PQconsumeInput(conn))
+				break;
+		}
+		if (!(r = PQgetResult(conn)))
+			break;
+		PQclear(last);
+		last = r;
+	}
+	return last ? last : PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
 }
 
 static PGresult *run(struct kg_stmt *st, const char *const *params)
@@ -150,7 +231,9 @@ static PGresult *run(struct kg_stmt *st, const char *const *params)
 
 	if (!kg_db_ready() || !prepared(st))
 		return NULL;
-	res = checked(PQexecPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0), st);
+	if (!(res = exec_bounded(st, params, NULL)))
+		return NULL;
+	res = checked(res, st);
 	if (res && !st->reads_only && !st->bookkeeping)
 		wrote = true;
 	return res;
@@ -196,6 +279,7 @@ static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *
 		tx->state = KG_PRELUDE_FAILED;
 		return NULL;
 	}
+	warned = false;
 	if (PQenterPipelineMode(conn) &&
 	    PQsendQueryPrepared(conn, tx->prelude->name, tx->prelude->nparams, tx->params, NULL, NULL, 0) &&
 	    PQpipelineSync(conn) &&
@@ -272,10 +356,13 @@ static bool simple(const char *sql)
 
 	if (!kg_db_ready())
 		return false;
-	res = PQexec(conn, sql);
+	if (!(res = exec_bounded(NULL, NULL, sql)))
+		return false;
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 		note_failure(res, sql);
+	else
+		ok = confirmed(sql);
 	PQclear(res);
 	return ok;
 }
@@ -364,4 +451,9 @@ void kg_db_close(void)
 PGconn *kg_db_conn(void)
 {
 	return conn;
+}
+
+unsigned kg_db_generation(void)
+{
+	return conn_gen;
 }

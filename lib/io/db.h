@@ -80,5 +80,8 @@ bool kg_db_bytea_value(const char *text, struct kbuf *out);
 void kg_db_text_array(const char *const *items, size_t n, struct kbuf *out);
 void kg_db_close(void);
 PGconn *kg_db_conn(void);
+/* Changes at every new connection: a LISTEN, prepared statement or session
+ * setting made on an earlier one is gone. */
+unsigned kg_db_generation(void);
 
 #endif

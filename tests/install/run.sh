@@ -212,6 +212,8 @@ MDStoreDir "$T/apache/md"
 FcgidIPCDir "$T/apache/fcgid"
 FcgidProcessTableFile "$T/apache/fcgid/shm"
 DocumentRoot "$T/apache/htdocs"
+# What Debian's /etc/apache2/envvars defines for the site files (their CustomLog).
+Define APACHE_LOG_DIR "$T/log"
 # The installed paths under DESTDIR (on a real server conf-available/koogate.conf's defaults hold).
 Define KOOGATE_BUILD "$LIBEXEC"
 Define KOOGATE_CONFIG "$CONF"

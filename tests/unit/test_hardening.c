@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Issue 13 regressions: the login redirect target, calendar dates, finite
  * usage values and text for a terminal. */
 #include "unit.h"

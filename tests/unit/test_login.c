@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The access-token renewal threshold (login.md §7, D26): less than 5 minutes
  * or 20 % of the lifetime left, whichever comes first. */
 #include "unit.h"
