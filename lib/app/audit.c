@@ -12,7 +12,7 @@
  * as the database prelude: with the handler's first statement, or alone.
  * $5, the signed timestamp, lets the claim refuse what a database crash may
  * have made it forget (sql/012). */
-struct kg_stmt kg_bookkeeping = KG_BOOKKEEPING_STMT(bookkeeping, 5,
+struct kg_stmt kg_bookkeeping = KG_STMT(bookkeeping, 5,
 	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint)");
 
 #define CALLS_MAX      64
