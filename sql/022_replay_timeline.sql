@@ -15,8 +15,11 @@
 --    The timeline is read from the WAL insert position: pg_control_checkpoint()
 --    moves to the new timeline only when the promotion's (spread) checkpoint
 --    ends, and the history files need superuser rights.
---    The five-argument koogate_bookkeeping of 012 is replaced to call the
---    rule; its crash rule is unchanged.
+--    012's crash rule is the same kind of floor (the start, after a crash),
+--    so both live in one function, koogate_below_replay_floor; the
+--    five-argument koogate_bookkeeping of 012 is replaced by one that only
+--    calls it after a fresh claim. The crash rule is unchanged, except that
+--    a session decides once whether the start followed a crash.
 -- 2. The usage window of an "at" time (POST /koogate/usage and
 --    `koogate usage add --at`), written once.
 
@@ -29,16 +32,20 @@ CREATE TABLE timeline_start (
 INSERT INTO timeline_start VALUES (substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), '-infinity');
 
 -- True when a request signed at p_ts (ms since the epoch) must be refused:
--- signed before the first claim on this timeline, and within p_ttl of it.
--- Called after a successful claim, so on a primary, whose timeline never
--- changes while a session lasts: the floor is kept in the session
--- (koogate.replay_floor, ms; 0: none) and the per-request cost is one
--- setting read and one comparison. A session setting made in a transaction
--- that rolls back is gone with it.
+-- signed before the floor, and within p_ttl of it. The floor is the later of
+-- the database's start, if it followed a crash (012: recovery ends with a
+-- checkpoint taken after the start, a clean shutdown leaves one from before
+-- it; the control file keeps whole seconds), and the first claim on this
+-- timeline. Called after a successful claim, so on a primary, whose start
+-- and timeline never change while a session lasts: the floor is kept in the
+-- session (koogate.replay_floor, ms; 0: none) and the per-request cost is
+-- one setting read and one comparison. A session setting made in a
+-- transaction that rolls back is gone with it.
 CREATE FUNCTION koogate_below_replay_floor(p_ts bigint, p_ttl integer)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     floor_ms bigint := NULLIF(current_setting('koogate.replay_floor', true), '')::bigint;
+    started timestamptz;
     tl text;
     since timestamptz;
 BEGIN
@@ -46,6 +53,10 @@ BEGIN
         tl := substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8);
         INSERT INTO timeline_start (timeline, first_claim) VALUES (tl, now()) ON CONFLICT DO NOTHING;
         SELECT first_claim INTO since FROM timeline_start WHERE timeline = tl;
+        started := pg_postmaster_start_time();
+        IF (pg_control_checkpoint()).checkpoint_time >= date_trunc('second', started) THEN
+            since := GREATEST(since, started);
+        END IF;
         floor_ms := CASE WHEN isfinite(since) THEN floor(extract(epoch FROM since) * 1000) ELSE 0 END;
         PERFORM set_config('koogate.replay_floor', floor_ms::text, false);
     END IF;
@@ -55,22 +66,14 @@ BEGIN
     RETURN now() < to_timestamp(floor_ms / 1000.0) + make_interval(secs => p_ttl);
 END $$;
 
--- 012's function with the rule above after its crash rule.
+-- 012's function, with its crash rule moved into the one above.
 CREATE OR REPLACE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json, p_ts bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-    started timestamptz := pg_postmaster_start_time();
-    fresh boolean;
+    fresh boolean := koogate_bookkeeping(p_family, p_nonce, p_ttl, p_calls);
 BEGIN
-    fresh := koogate_bookkeeping(p_family, p_nonce, p_ttl, p_calls);
-    IF fresh AND p_ts IS NOT NULL AND now() < started + make_interval(secs => p_ttl)
-       AND p_ts < floor(extract(epoch FROM started) * 1000) THEN
-        IF (pg_control_checkpoint()).checkpoint_time >= date_trunc('second', started) THEN
-            RETURN false;
-        END IF;
-    END IF;
-    IF fresh AND p_ts IS NOT NULL AND koogate_below_replay_floor(p_ts, p_ttl) THEN
-        RETURN false;
+    IF fresh AND p_ts IS NOT NULL THEN
+        RETURN NOT koogate_below_replay_floor(p_ts, p_ttl);
     END IF;
     RETURN fresh;
 END $$;
