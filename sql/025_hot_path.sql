@@ -11,10 +11,11 @@
 --      creates the instance (cgi-bin/produce/instance.c), in the same
 --      statement and transaction, instead of by a PL/pgSQL row trigger: the
 --      same row, without a function call per insert.
---   3. koogate_bookkeeping (010, 012, 020) was three nested PL/pgSQL calls
+--   3. koogate_bookkeeping (010, 020, 022) was three nested PL/pgSQL calls
 --      (the signed-timestamp form, the audit form, the nonce claim); it is
---      now one, with the same answers and arguments. The four-argument form
---      (audit rows only) stays as it was.
+--      now one, with the same answers and arguments, and 022's replay floor
+--      (crash or promotion) still decides after a fresh claim. The
+--      four-argument form (audit rows only) stays as it was.
 --   4. koogate_usage_info (014) was a set-returning SQL function that the
 --      planner inlines into queryInstance's statement: the statement could
 --      then not keep a generic plan and was planned at every call (about
@@ -35,8 +36,6 @@ DROP FUNCTION instance_order_on_create();
 
 CREATE OR REPLACE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json, p_ts bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    started timestamptz;
 BEGIN
     -- Nonces and audit rows: a lost one costs at most a request the crash
     -- rule below refuses (sql/009, sql/012); no need to wait for the WAL flush.
@@ -67,15 +66,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    -- 012's crash rule: within one window after a crash, a request signed
-    -- before the database started may carry a nonce the crash forgot.
-    started := pg_postmaster_start_time();
-    IF p_ts IS NOT NULL AND now() < started + make_interval(secs => p_ttl)
-       AND p_ts < floor(extract(epoch FROM started) * 1000)
-       AND (pg_control_checkpoint()).checkpoint_time >= date_trunc('second', started) THEN
-        RETURN false;
-    END IF;
-    RETURN true;
+    -- 022: within one window after a crash or a promotion, a request signed
+    -- before it may carry a nonce the database forgot.
+    RETURN p_ts IS NULL OR NOT koogate_below_replay_floor(p_ts, p_ttl);
 END $$;
 
 -- 010's trigger function, which also notes when the oldest unannounced event
