@@ -37,8 +37,8 @@ DROP FUNCTION instance_order_on_create();
 CREATE OR REPLACE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json, p_ts bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    -- Nonces and audit rows: a lost one costs at most a request the crash
-    -- rule below refuses (sql/009, sql/012); no need to wait for the WAL flush.
+    -- Nonces and audit rows: a lost one costs at most a request the replay
+    -- floor below refuses (sql/009, sql/022); no need to wait for the WAL flush.
     PERFORM set_config('synchronous_commit', 'off', true);
     IF current_setting('koogate.events_written', true) <> ''
        AND (p_nonce IS NULL OR extract(epoch FROM clock_timestamp())
