@@ -66,4 +66,6 @@ say "idle for ${IDLE}s"
 sleep "$IDLE"
 both burst "$SECS" $((CONNS / 2)) | report "after ${IDLE}s idle"
 both full "$SECS" $((CONNS / 2)) | report "full load"
-say "produce processes of this stack: $(pgrep -c -f "^$KOOGATE_BUILD/produce" || true)"
+pids=$(pgrep -f "^$KOOGATE_BUILD/produce" || true)
+rss=$(for p in $pids; do awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null; done | sort -n | tail -n 1)
+say "produce processes of this stack: $(echo "$pids" | wc -w), largest resident ${rss:-?} kB"
