@@ -56,9 +56,10 @@ static struct gauge gauges[] = {
 	{ "koogate_usage_backlog_records", "Usage records not yet accepted by KooGallery: pending, or held (needs a person).",
 	  KG_READ_STMT(metrics_usage, 0, "SELECT s AS state, (SELECT count(*) FROM usage_record u WHERE u.state = s)"
 	                                 " FROM unnest('{held,pending}'::text[]) AS s") },
-	{ "koogate_usage_oldest_pending_age_seconds", "Age of the oldest pending usage record's window end (0: none).",
+	{ "koogate_usage_oldest_pending_age_seconds",
+	  "Time since the end of the oldest closed window whose usage is still to be pushed (0: none).",
 	  KG_READ_STMT(metrics_usage_age, 0, "SELECT COALESCE(extract(epoch FROM now() - min(end_time)), 0)"
-	                                     " FROM usage_record WHERE state = 'pending'") },
+	                                     " FROM usage_record WHERE state = 'pending' AND end_time <= now()") },
 };
 
 /* A text array of numbers ({1,2.5,3}) into v; how many were read. */
@@ -179,7 +180,7 @@ static void serve(struct kg_ctx *c)
 		kbuf_put(&b, db.p, db.len);
 	else
 		c->verdict = KG_V_DB_ERROR;
-	kg_respond_with(&c->req, 200, KG_PROM_CONTENT_TYPE, "Cache-Control: no-store\r\n", NULL, b.p, b.len);
+	kg_respond_with(&c->req, 200, KG_PROM_CONTENT_TYPE, NULL, NULL, b.p, b.len);
 	kbuf_free(&db);
 	kbuf_free(&b);
 }

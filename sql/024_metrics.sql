@@ -151,7 +151,7 @@ BEGIN
         DO UPDATE SET calls = t.calls + EXCLUDED.calls, ms = t.ms + EXCLUDED.ms,
                       le = koogate_array_add(t.le, EXCLUDED.le);
         UPDATE call_fold SET done_id = f.next_id, done_minute = hi_minute,
-                             next_id = NULL, next_at = NULL, next_xmax = NULL;
+                             next_id = (SELECT last_value FROM inbound_call_id_seq), next_at = now(), next_xmax = NULL;
     ELSIF f.next_id IS NOT NULL AND f.next_xmax IS NULL AND f.next_at < now() - interval '1 second' THEN
         UPDATE call_fold SET next_xmax = pg_snapshot_xmax(snap);
     ELSIF f.next_id IS NULL THEN
@@ -177,7 +177,7 @@ BEGIN
         OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000);
     IF p_call_days > 0 THEN
         PERFORM koogate_call_fold();
-        DELETE FROM inbound_call WHERE ctid IN (SELECT ctid FROM inbound_call i, call_fold f
+        DELETE FROM inbound_call WHERE ctid IN (SELECT i.ctid FROM inbound_call i, call_fold f
              WHERE i.at < now() - make_interval(days => p_call_days)
                AND i.id <= f.done_id AND NOT (i.aggregated AND i.minute >= f.done_minute) LIMIT 1000);
     END IF;
