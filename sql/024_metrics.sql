@@ -31,8 +31,8 @@
 --    012's five-argument form calls it. Test calls keep their own row (they
 --    are signed: never a flood), so 013/021's count trigger is recreated to
 --    leave them alone; koogate_count_call itself is unchanged.
--- 3. koogate_prune (013) is replaced: it folds before it deletes calls, and
---    deletes only folded ones.
+-- 3. koogate_prune (013) becomes koogate_prune_expired; the new koogate_prune
+--    calls it, folds (whatever the retention), and deletes only folded calls.
 
 -- 2. the test flag ------------------------------------------------------------
 ALTER TABLE inbound_call ADD COLUMN test_flag boolean NOT NULL DEFAULT false;
@@ -128,14 +128,16 @@ CREATE VIEW koogate_call_counts AS
                    koogate_call_sums(f.done_id, 9223372036854775807, f.done_minute, 'infinity') AS s) AS a
      GROUP BY 1, 2, 3, 4, 5, 6;
 
--- Run by every scrape (and by koogate_prune) before it reads: folds what has
--- settled and notes the next candidate. Cheap when called often: it folds
--- only the rows since the last fold. One folder at a time; another caller
--- meanwhile skips (its read stays exact: the fold does not change the sums).
+-- Run by every scrape before it reads, and by koogate_prune (every 256 calls
+-- of a process): folds what has settled and notes the next candidate, so the
+-- unfolded rows stay few whether or not anything scrapes. Each row is folded
+-- once. One folder at a time; another caller meanwhile skips (its read stays
+-- exact: a fold does not change the sums).
 CREATE FUNCTION koogate_call_fold() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     f call_fold;
     snap pg_snapshot := pg_current_snapshot();
+    hi_id bigint;
     hi_minute timestamptz;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);
@@ -144,14 +146,18 @@ BEGIN
     END IF;
     SELECT * INTO f FROM call_fold;
     IF f.next_xmax IS NOT NULL AND pg_snapshot_xmin(snap) >= f.next_xmax THEN
+        -- At most 50,000 ids at a time: every call stays well inside the statement timeout.
+        hi_id := LEAST(f.next_id, f.done_id + 50000);
         hi_minute := GREATEST(f.done_minute, date_trunc('minute', f.next_at) - interval '2 minutes');
         INSERT INTO call_total AS t
-        SELECT * FROM koogate_call_sums(f.done_id, f.next_id, f.done_minute, hi_minute)
+        SELECT * FROM koogate_call_sums(f.done_id, hi_id, f.done_minute, hi_minute)
         ON CONFLICT (program, activity, verdict, result_code, test_flag, probe)
         DO UPDATE SET calls = t.calls + EXCLUDED.calls, ms = t.ms + EXCLUDED.ms,
                       le = koogate_array_add(t.le, EXCLUDED.le);
-        UPDATE call_fold SET done_id = f.next_id, done_minute = hi_minute,
-                             next_id = (SELECT last_value FROM inbound_call_id_seq), next_at = now(), next_xmax = NULL;
+        UPDATE call_fold SET done_id = hi_id, done_minute = hi_minute;
+        IF hi_id = f.next_id THEN
+            UPDATE call_fold SET next_id = (SELECT last_value FROM inbound_call_id_seq), next_at = now(), next_xmax = NULL;
+        END IF;
     ELSIF f.next_id IS NOT NULL AND f.next_xmax IS NULL AND f.next_at < now() - interval '1 second' THEN
         UPDATE call_fold SET next_xmax = pg_snapshot_xmax(snap);
     ELSIF f.next_id IS NULL THEN
@@ -168,16 +174,15 @@ INSERT INTO call_total
 SELECT s.* FROM call_fold f, koogate_call_sums(0, f.done_id, '-infinity', f.done_minute) AS s;
 
 -- 3. pruning keeps the counts ---------------------------------------------------
-CREATE OR REPLACE FUNCTION koogate_prune(p_call_days integer) RETURNS void LANGUAGE plpgsql AS $$
+-- 013's koogate_prune stays for nonces, login states and sessions (called with
+-- 0 days, it deletes no calls); the calls are deleted here, folded ones only.
+ALTER FUNCTION koogate_prune(integer) RENAME TO koogate_prune_expired;
+
+CREATE FUNCTION koogate_prune(p_call_days integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    DELETE FROM nonce WHERE ctid IN (SELECT ctid FROM nonce WHERE expires_at < now() LIMIT 1000);
-    DELETE FROM login_state WHERE ctid IN
-        (SELECT ctid FROM login_state WHERE expires_at < now() - interval '1 hour' LIMIT 1000);
-    DELETE FROM session WHERE ctid IN (SELECT ctid FROM session WHERE expires_at < now()
-        OR last_seen_at + make_interval(secs => idle_seconds) < now() LIMIT 1000);
+    PERFORM koogate_prune_expired(0);
+    PERFORM koogate_call_fold();
     IF p_call_days > 0 THEN
-        PERFORM koogate_call_fold();
         DELETE FROM inbound_call WHERE ctid IN (SELECT i.ctid FROM inbound_call i, call_fold f
              WHERE i.at < now() - make_interval(days => p_call_days)
                AND i.id <= f.done_id AND NOT (i.aggregated AND i.minute >= f.done_minute) LIMIT 1000);
