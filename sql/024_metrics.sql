@@ -24,7 +24,7 @@
 -- write for minutes (the database down) and that then land in a counted row
 -- already folded.
 --
--- 2. Dialing tests (拨測) are signed calls with testFlag "1" (D19): inbound_call
+-- 2. Dialing tests (拨测) are signed calls with testFlag "1" (D19): inbound_call
 --    keeps the flag (test_flag), so that a failing dialing test can be told
 --    from a failing order. koogate_bookkeeping (the four-argument form of 010,
 --    last replaced by 020 for the probe mark) is replaced only to store it;
