@@ -22,7 +22,7 @@ static struct kg_stmt q_calls = KG_READ_STMT(metrics_calls, 0,
 	"SELECT GROUPING(verdict) AS histogram, program, activity, verdict, result_code,"
 	" CASE WHEN test_flag THEN '1' ELSE '0' END, probe, sum(calls), sum(ms) / 1000, koogate_array_sum(le),"
 	" koogate_call_buckets()"
-	" FROM koogate_call_counts"
+	" FROM koogate_call_counts()"
 	" GROUP BY GROUPING SETS ((program, activity, verdict, result_code, test_flag, probe), (program, activity))"
 	" ORDER BY 1, 2, 3, 4, 5, 6, 7");
 

@@ -72,6 +72,10 @@ CREATE TRIGGER inbound_call_count BEFORE INSERT ON inbound_call FOR EACH ROW
 -- all its calls are placed in that call's bucket: never faster than they were.
 CREATE FUNCTION koogate_call_buckets() RETURNS real[] LANGUAGE sql IMMUTABLE
 AS $$ SELECT '{5,10,25,50,100,250,500,1000,2500,5000}'::real[] $$;
+-- The bounds negated, ascending: width_bucket(-d, this) is how many bounds a
+-- call of d ms is within (d <= bound). Both are folded to constants when planned.
+CREATE FUNCTION koogate_call_buckets_neg() RETURNS real[] LANGUAGE sql IMMUTABLE
+AS $$ SELECT array_agg(-b ORDER BY -b) FROM unnest(koogate_call_buckets()) AS b $$;
 
 CREATE FUNCTION koogate_array_add(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE STRICT
 AS $$ SELECT array_agg(x + y ORDER BY i) FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i) $$;
@@ -102,38 +106,50 @@ CREATE TABLE call_fold (
 -- The calls of the rows with lo_id < id <= hi_id, and of the counted rows with
 -- id <= lo_id and minute >= lo_minute, less the counted rows with minute >=
 -- hi_minute: what a fold from (lo_id, lo_minute) to (hi_id, hi_minute) takes;
--- with hi = (maximum, infinity), what is not folded yet.
+-- with hi = (maximum, infinity), what is not folded yet. Rows are first
+-- grouped with their bucket, so the arrays are built per group, not per row.
+-- No JIT: its compilation costs seconds and the estimates (call_fold is never
+-- analysed) would ask for it.
 CREATE FUNCTION koogate_call_sums(lo_id bigint, hi_id bigint, lo_minute timestamptz, hi_minute timestamptz)
 RETURNS TABLE (program text, activity text, verdict text, result_code text, test_flag boolean, probe text,
                calls bigint, ms double precision, le bigint[])
-LANGUAGE sql STABLE AS $$
-    SELECT r.program, COALESCE(r.activity, ''), r.verdict, COALESCE(r.result_code, ''), r.test_flag,
-           COALESCE(r.probe, ''), sum(r.calls), sum(r.duration_ms::double precision * r.calls),
-           koogate_array_sum(ARRAY(SELECT CASE WHEN r.duration_ms <= b THEN r.calls ELSE 0 END::bigint
-                                     FROM unnest(koogate_call_buckets()) AS b))
-      FROM (SELECT * FROM inbound_call WHERE id > lo_id AND id <= hi_id
-            UNION ALL
-            SELECT * FROM inbound_call WHERE aggregated AND minute >= lo_minute AND id <= lo_id) AS r
-     WHERE NOT (r.aggregated AND r.minute >= hi_minute)
+LANGUAGE sql STABLE SET jit = off AS $$
+    SELECT g.program, g.activity, g.verdict, g.result_code, g.test_flag, g.probe, sum(g.calls)::bigint, sum(g.ms),
+           koogate_array_sum(array_fill(0::bigint, ARRAY[cardinality(koogate_call_buckets()) - g.w])
+                             || array_fill(g.calls, ARRAY[g.w]))
+      FROM (SELECT r.program, COALESCE(r.activity, '') AS activity, r.verdict, COALESCE(r.result_code, '') AS result_code,
+                   r.test_flag, COALESCE(r.probe, '') AS probe,
+                   width_bucket(-r.duration_ms, koogate_call_buckets_neg()) AS w,
+                   sum(r.calls)::bigint AS calls, sum(r.duration_ms::double precision * r.calls) AS ms
+              FROM (SELECT * FROM inbound_call WHERE id > lo_id AND id <= hi_id
+                    UNION ALL
+                    SELECT * FROM inbound_call WHERE aggregated AND minute >= lo_minute AND id <= lo_id) AS r
+             WHERE NOT (r.aggregated AND r.minute >= hi_minute)
+             GROUP BY 1, 2, 3, 4, 5, 6, 7) AS g
      GROUP BY 1, 2, 3, 4, 5, 6
 $$;
 
 -- Every call so far, by label set: one statement, so one snapshot.
-CREATE VIEW koogate_call_counts AS
-    SELECT program, activity, verdict, result_code, test_flag, probe,
-           sum(calls)::bigint AS calls, sum(ms) AS ms, koogate_array_sum(le) AS le
-      FROM (SELECT program, activity, verdict, result_code, test_flag, probe, calls, ms, le FROM call_total
+CREATE FUNCTION koogate_call_counts()
+RETURNS TABLE (program text, activity text, verdict text, result_code text, test_flag boolean, probe text,
+               calls bigint, ms double precision, le bigint[])
+LANGUAGE sql STABLE SET jit = off AS $$
+    SELECT a.program, a.activity, a.verdict, a.result_code, a.test_flag, a.probe,
+           sum(a.calls)::bigint, sum(a.ms), koogate_array_sum(a.le)
+      FROM (SELECT t.program, t.activity, t.verdict, t.result_code, t.test_flag, t.probe, t.calls, t.ms, t.le
+              FROM call_total t
             UNION ALL
             SELECT s.* FROM call_fold f,
                    koogate_call_sums(f.done_id, 9223372036854775807, f.done_minute, 'infinity') AS s) AS a
-     GROUP BY 1, 2, 3, 4, 5, 6;
+     GROUP BY 1, 2, 3, 4, 5, 6
+$$;
 
 -- Run by every scrape before it reads, and by koogate_prune (every 256 calls
 -- of a process): folds what has settled and notes the next candidate, so the
 -- unfolded rows stay few whether or not anything scrapes. Each row is folded
 -- once. One folder at a time; another caller meanwhile skips (its read stays
 -- exact: a fold does not change the sums).
-CREATE FUNCTION koogate_call_fold() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION koogate_call_fold() RETURNS void LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
     f call_fold;
     snap pg_snapshot := pg_current_snapshot();
