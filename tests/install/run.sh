@@ -142,7 +142,10 @@ readme_step() {  # readme_step NAME: the README block NAME, rewritten for this i
 }
 run_step() {  # run_step NAME [STDIN]
     local script="$T/step-$1.sh"
-    { echo 'set -e'; echo "DOMAIN=localhost"; echo "BASIC_KEY=$KOOGATE_BASIC_KEY"; echo "KIT_KEY=$KOOGATE_KIT_KEY"
+    { echo 'set -eu'; echo "DOMAIN=localhost"; echo "BASIC_KEY=$KOOGATE_BASIC_KEY"; echo "KIT_KEY=$KOOGATE_KIT_KEY"
+      # The fake gateway's APIG credentials (the stack's), set by the README's configure step.
+      echo "APIG_AK=$(sed -n 's/^apig_ak *= *//p' "$STACK/koogate.conf")"
+      echo "APIG_SK=$(sed -n 's/^apig_sk *= *//p' "$STACK/koogate.conf")"
       readme_step "$1"; } >"$script" || return 1
     printf '%s\n' "${2:-}" | bash "$script"
 }
@@ -156,13 +159,11 @@ chown www-data "$T/log"
     echo "db = host=$PGHOST port=$PGPORT dbname=koogate_installed user=koogate"
     echo "mkt_url = $KOOGATE_FAKE_URL"
     echo "mkt_fallback_url = $KOOGATE_FAKE_FALLBACK_URL"
-    echo "apig_ak = $(sed -n 's/^apig_ak *= *//p' "$STACK/koogate.conf")"
-    echo "apig_sk = $(sed -n 's/^apig_sk *= *//p' "$STACK/koogate.conf")"
     echo "ca_file = $T/tls/trust.pem"
     echo "log_file = $T/log/koogate.log"
 } >>"$CONF"
 check "configuration: group www-data, mode 0640, keys set" bash -c \
-    "[ \"\$(stat -c %a:%G '$CONF')\" = 640:www-data ] && grep -q '^basic_keys = $KOOGATE_BASIC_KEY' '$CONF' && grep -qE '^master_key = [0-9a-f]{64}$' '$CONF'"
+    "[ \"\$(stat -c %a:%G '$CONF')\" = 640:www-data ] && grep -q '^basic_keys = $KOOGATE_BASIC_KEY' '$CONF' && grep -qE '^master_key = [0-9a-f]{64}$' '$CONF' && grep -qE '^apig_sk = .+' '$CONF'"
 check "README step 'migrate' (from $SHARE/sql)" run_step migrate
 check "migrations applied from the installed directory" bash -c \
     "[ \$(psql -XtA -U koogate -d koogate_installed -c 'SELECT count(*) FROM schema_migrations') = \$(ls '$SHARE/sql' | wc -l) ]"
