@@ -158,29 +158,35 @@ done
 # policy-rc.d); PostgreSQL and Apache start as the packages enabled them. Commands enter it with
 # nsenter (no machined needed).
 rm -f "$ROOT/usr/sbin/policy-rc.d"
-systemd-nspawn --quiet --boot --directory="$ROOT" --register=no --keep-unit --private-network \
-    --console=read-only >"$T/boot.log" 2>&1 &
-NSPAWN=$!
-INIT=
-for _ in $(seq 1 100); do INIT=$(pgrep -P "$NSPAWN" -x systemd) && break; sleep 0.2; done
+NSPAWN= INIT=
 booted() {  # booted SCRIPT [STDIN]: SCRIPT as root in the booted root, with a clean environment
     printf '%s\n' "${2:-}" | nsenter --target "$INIT" --all -- \
         env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root bash -c "cd /root && $1"
 }
 shutdown_booted() {
-    kill -TERM "$NSPAWN" 2>/dev/null || return 0  # nspawn asks the container's systemd to power off
+    [ -n "$NSPAWN" ] || return 0
+    kill -TERM "$NSPAWN" 2>/dev/null  # nspawn asks the container's systemd to power off
     for _ in $(seq 1 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$NSPAWN" 2>/dev/null || true
     wait "$NSPAWN" 2>/dev/null || true
+    NSPAWN= INIT=
+}
+boot_root() {  # boot_root: boots the root and waits until systemd says "running"; false otherwise
+    systemd-nspawn --quiet --boot --directory="$ROOT" --register=no --keep-unit --private-network \
+        --console=read-only >>"$T/boot.log" 2>&1 &
+    NSPAWN=$!
+    for _ in $(seq 1 100); do INIT=$(pgrep -P "$NSPAWN" -x systemd) && break; sleep 0.2; done
+    # systemctl can connect once systemd has made its private socket.
+    for _ in $(seq 1 100); do [ -n "$INIT" ] && booted 'test -S /run/systemd/private' && break; sleep 0.2; done
+    state=$( [ -n "$INIT" ] && booted 'timeout 120 systemctl is-system-running --wait' 2>&1)
+    [ "$state" = running ] && return 0
+    tail -n 20 "$T/boot.log"
+    [ -n "$INIT" ] && booted 'systemctl --failed --no-pager; journalctl -b --no-pager -p warning | tail -n 30'
+    return 1
 }
 trap 'shutdown_booted; cleanup' EXIT
-state=$( [ -n "$INIT" ] && booted 'timeout 120 systemctl is-system-running --wait' 2>&1)
-if [ "$state" = running ]; then ok "the root boots with systemd-nspawn (systemd as PID 1, state: running)"
-else
-    fail "booting the root with systemd-nspawn: '${state:-no systemd}'"; tail -n 20 "$T/boot.log"
-    [ -n "$INIT" ] && booted 'systemctl --failed --no-pager; journalctl -b --no-pager -p warning | tail -n 30'
-    summary
-fi
+if boot_root; then ok "the root boots with systemd-nspawn (systemd as PID 1, state: running)"
+else fail "booting the root with systemd-nspawn: '${state:-no systemd}'"; summary; fi
 # The units the package ships, and the README's block that starts them.
 mapfile -t UNITS < <(booted "dpkg -L koogate | grep -E '^/(usr/)?lib/systemd/system/[^/]+\\.(service|timer)\$'")
 python3 tests/deploy_steps.py services >"$T/services.sh"
@@ -237,6 +243,12 @@ check_booted "the cron file's jobs run as their user" '
         n=$((n + 1))
     done <"$f"
     [ "$n" -ge 2 ]'
+# Enabled means started at boot.
+shutdown_booted
+if boot_root; then
+    check_booted "after a reboot the worker and the timers run again" \
+        "[ \"\$(systemctl is-active $TIMERS koogate-worker.service | sort -u)\" = active ]"
+else fail "rebooting the root: '${state:-no systemd}'"; fi
 shutdown_booted
 
 # ---------------------------------------------------------------- 4. upgrades keep the configuration
