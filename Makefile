@@ -150,6 +150,7 @@ install: all docs
 	$(call kg_install_text,apache-conf/site-acme.conf,$(DESTDIR)$(datadir)/koogate/apache/site-acme.conf,0644)
 	$(call kg_install_text,apache-conf/site-own-cert.conf,$(DESTDIR)$(datadir)/koogate/apache/site-own-cert.conf,0644)
 	$(call kg_install_text,apache-conf/lighttpd-koogate.conf,$(DESTDIR)$(datadir)/koogate/lighttpd/50-koogate.conf,0644)
+	$(call kg_install_text,apache-conf/lighttpd-status-403.html,$(DESTDIR)$(datadir)/koogate/lighttpd/status-403.html,0644)
 	$(foreach u,$(KG_UNITS),$(call kg_install_text,$(u),$(DESTDIR)$(unitdir)/$(notdir $(u)),0644) &&) true
 	$(call kg_install_text,tools/systemd/koogate.cron,$(DESTDIR)$(datadir)/koogate/koogate.cron,0644)
 	$(call kg_install_text,tools/logrotate/koogate,$(DESTDIR)$(sysconfdir)/logrotate.d/koogate,0644)

@@ -8,7 +8,7 @@
 #
 # run (`make run`): building and running the stack. test (the default; `make test`): also lighttpd,
 # Chromium, clang, valgrind and Node for the test suites. package (`make deb`, `make test-package`):
-# also the Debian packaging tools and mmdebstrap.
+# also the Debian packaging tools, mmdebstrap and systemd-nspawn (systemd-container).
 #
 # Fast path: one dpkg-query call when everything is already installed.
 set -euo pipefail
@@ -25,7 +25,7 @@ TEST_PACKAGES=(
     chromium fonts-wqy-microhei
     clang libclang-rt-14-dev
 )
-PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian mmdebstrap)
+PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian mmdebstrap systemd-container)
 
 check_only=0 profile=test
 for arg in "$@"; do
