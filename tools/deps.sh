@@ -21,7 +21,7 @@ RUN_PACKAGES=(
     openssl python3 curl ca-certificates
 )
 TEST_PACKAGES=(
-    lighttpd valgrind man-db
+    lighttpd valgrind man-db python3-yaml
     chromium fonts-wqy-microhei
     clang libclang-rt-14-dev
 )

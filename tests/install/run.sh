@@ -63,7 +63,8 @@ ETC="$P/etc/koogate"
 SHARE="$P/share/koogate"
 
 missing=()
-for f in bin/koogate libexec/koogate/produce libexec/koogate/tenantSync libexec/koogate/status \
+for f in bin/koogate libexec/koogate/produce libexec/koogate/tenantSync libexec/koogate/status libexec/koogate/metrics \
+         share/koogate/prometheus/koogate-alerts.yml \
          share/koogate/sql/001_core.sql share/koogate/apache/koogate-vhost.conf share/koogate/apache/site-acme.conf \
          share/koogate/apache/site-own-cert.conf share/koogate/lighttpd/50-koogate.conf share/koogate/koogate.conf.example \
          etc/apache2/conf-available/koogate.conf etc/logrotate.d/koogate etc/koogate/koogate.conf \
@@ -258,6 +259,8 @@ sleep 1.5
 check "status page: 401 without the password" bash -c "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$BASE/koogate/status')\" = 401 ]"
 check "status page: 200 with the documented user and password" bash -c \
     "[ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o '$T/status.html' -w '%{http_code}' '$BASE/koogate/status')\" = 200 ] && grep -qi 'instances' '$T/status.html'"
+check "metrics: 401 without the password, 200 in the Prometheus text format with it" bash -c \
+    "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$BASE/koogate/metrics')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o '$T/metrics.txt' -w '%{http_code} %{content_type}' '$BASE/koogate/metrics')\" = '200 text/plain; version=0.0.4; charset=utf-8' ] && grep -qx 'koogate_database_up 1' '$T/metrics.txt'"
 
 # ---------------------------------------------------------------- the simulator over HTTPS
 sim() { runuser -u www-data -- env KOOGATE_CONFIG="$CONF" "$BIN" simulate "$@" --url "$BASE/saasproduce"; }
@@ -319,6 +322,8 @@ EOF
             runuser -u www-data -- env KOOGATE_CONFIG="$CONF" "$BIN" simulate lifecycle --mode period --url "$LBASE/saasproduce"
         check "lighttpd: status page 401 without, 200 with the password" bash -c \
             "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 200 ]"
+        check "lighttpd: metrics 401 without, 200 with the password" bash -c \
+            "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$LBASE/koogate/metrics')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$LBASE/koogate/metrics')\" = 200 ]"
         lighttpd_stop
     else
         fail "lighttpd from the installed file did not start"; cat "$T/lighttpd-start.log"; tail -n 20 "$T/log/lighttpd-error.log"
