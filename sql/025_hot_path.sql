@@ -11,11 +11,11 @@
 --      creates the instance (cgi-bin/produce/instance.c), in the same
 --      statement and transaction, instead of by a PL/pgSQL row trigger: the
 --      same row, without a function call per insert.
---   3. koogate_bookkeeping (010, 020, 022) was three nested PL/pgSQL calls
+--   3. koogate_bookkeeping (010, 020, 022, 024) was three nested PL/pgSQL calls
 --      (the signed-timestamp form, the audit form, the nonce claim); it is
---      now one, with the same answers and arguments, and 022's replay floor
---      (crash or promotion) still decides after a fresh claim. The
---      four-argument form (audit rows only) stays as it was.
+--      now one, with the same answers and arguments: the audit rows as 024
+--      stores them (test_flag), and 022's replay floor (crash or promotion)
+--      deciding after a fresh claim. The four-argument form stays as 024 made it.
 --   4. koogate_usage_info (014) was a set-returning SQL function that the
 --      planner inlines into queryInstance's statement: the statement could
 --      then not keep a generic plan and was planned at every call (about
@@ -49,12 +49,12 @@ BEGIN
     END IF;
     IF p_calls IS NOT NULL THEN
         INSERT INTO inbound_call (at, program, activity, verdict, http_status, result_code, duration_ms,
-                                  instance_id, order_id, remote_addr, probe)
+                                  instance_id, order_id, remote_addr, probe, test_flag)
         SELECT to_timestamp(r.at), r.program, r.activity, r.verdict, r.http_status, r.result_code,
-               r.duration_ms, r.instance_id, r.order_id, r.remote_addr, r.probe
+               r.duration_ms, r.instance_id, r.order_id, r.remote_addr, r.probe, COALESCE(r.test, false)
           FROM json_to_recordset(p_calls) AS r(at double precision, program text, activity text,
                verdict text, http_status smallint, result_code text, duration_ms real,
-               instance_id text, order_id text, remote_addr text, probe text);
+               instance_id text, order_id text, remote_addr text, probe text, test boolean);
     END IF;
     IF p_nonce IS NULL THEN
         RETURN NULL;
