@@ -32,7 +32,7 @@ static const char css[] =
 	"table.rows thead{display:none}table.rows tr{display:block;border-bottom:1px solid #d8dee4;padding:.3rem 0}"
 	"table.rows td{display:flex;gap:.6rem;border:0;padding:.1rem .2rem;overflow-wrap:anywhere}"
 	"table.rows td:empty{display:none}table.rows td::before{content:attr(data-label);font-weight:600;flex:0 0 7.5rem;color:#57606a}"
-	"dl{grid-template-columns:1fr}dd{margin-bottom:.3rem}.box{margin:1.5rem auto}}";
+	"dl{grid-template-columns:1fr}dd{margin-bottom:.3rem}.box{margin:1.5rem .75rem}}";
 
 void kg_page_begin(struct kbuf *b, const char *title, const char *head_extra)
 {
