@@ -173,11 +173,8 @@ static void instance_link(struct kbuf *b, const char *id)
 
 	kbuf_puts(&href, "?instance=");
 	kg_uri_encode(id, strlen(id), &href);
-	kbuf_puts(b, "<a href=\"");
-	kbuf_put_html(b, href.p);
-	kbuf_puts(b, "\">");
-	kbuf_put_html(b, id);
-	kbuf_puts(b, "</a>");
+	kg_page_text(b, "<a href=\"", href.p, "\">");
+	kg_page_text(b, "", id, "</a>");
 	kbuf_free(&href);
 }
 
@@ -188,18 +185,14 @@ static void rows(struct kbuf *b, PGresult *res)
 	kbuf_puts(b, "<div class=\"scroll\"><table class=\"rows\"><thead><tr>");
 	for (int c = 0; c < cols; c++)
 		if (PQfname(res, c)[0] != '_') {
-			kbuf_puts(b, "<th>");
-			kbuf_put_html(b, PQfname(res, c));
-			kbuf_puts(b, "</th>");
+			kg_page_text(b, "<th>", PQfname(res, c), "</th>");
 		}
 	kbuf_puts(b, "</tr></thead><tbody>\n");
 	for (int r = 0; r < nrows; r++) {
 		const char *k = cls >= 0 ? PQgetvalue(res, r, cls) : "";
 
 		if (*k && strcmp(k, "ok") != 0) {
-			kbuf_puts(b, "<tr class=\"");
-			kbuf_put_html(b, k);
-			kbuf_puts(b, "\">");
+			kg_page_text(b, "<tr class=\"", k, "\">");
 		} else {
 			kbuf_puts(b, "<tr>");
 		}
@@ -208,9 +201,7 @@ static void rows(struct kbuf *b, PGresult *res)
 
 			if (name[0] == '_')
 				continue;
-			kbuf_puts(b, "<td data-label=\"");
-			kbuf_put_html(b, name);
-			kbuf_puts(b, "\">");
+			kg_page_text(b, "<td data-label=\"", name, "\">");
 			if (strcmp(name, "Instance") == 0 && instance_id_ok(v))
 				instance_link(b, v);
 			else if (strcmp(name, "Instance") == 0 && !*v && PQfnumber(res, "Tenant") >= 0)
@@ -229,19 +220,13 @@ static void section(struct kbuf *b, const struct section *s, const char *param)
 	const char *p[1] = { param };
 	PGresult *res;
 
-	kbuf_printf(b, "<section class=\"card\" id=\"%s\"><h2>", s->id);
-	kbuf_put_html(b, s->title);
-	kbuf_puts(b, "</h2>\n");
-	if (s->note) {
-		kbuf_puts(b, "<p class=\"note\">");
-		kbuf_put_html(b, s->note);
-		kbuf_puts(b, "</p>\n");
-	}
+	kbuf_printf(b, "<section class=\"card\" id=\"%s\">", s->id);
+	kg_page_text(b, "<h2>", s->title, "</h2>\n");
+	if (s->note)
+		kg_page_text(b, "<p class=\"note\">", s->note, "</p>\n");
 	if (s->summary && (res = kg_db_exec(NULL, s->summary, NULL))) {
 		if (PQntuples(res) == 1) {
-			kbuf_puts(b, "<p class=\"meta summary\">");
-			kbuf_put_html(b, PQgetvalue(res, 0, 0));
-			kbuf_puts(b, "</p>\n");
+			kg_page_text(b, "<p class=\"meta summary\">", PQgetvalue(res, 0, 0), "</p>\n");
 		}
 		PQclear(res);
 	}
@@ -250,9 +235,7 @@ static void section(struct kbuf *b, const struct section *s, const char *param)
 		return;
 	}
 	if (PQntuples(res) == 0) {
-		kbuf_puts(b, "<p>");
-		kbuf_put_html(b, s->empty);
-		kbuf_puts(b, "</p>");
+		kg_page_text(b, "<p>", s->empty, "</p>");
 	} else {
 		rows(b, res);
 	}
@@ -271,9 +254,8 @@ static void header(struct kbuf *b, const char *title, bool overview_link)
 	strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	kg_page_begin(b, title, "<meta http-equiv=\"refresh\" content=\"" STR(REFRESH_S) "\">\n");
-	kbuf_puts(b, "<header><h1>");
-	kbuf_put_html(b, title);
-	kbuf_printf(b, "</h1>\n<p class=\"meta\">Taken <time id=\"taken\" datetime=\"%s\">%s</time>"
+	kg_page_text(b, "<header><h1>", title, "</h1>\n");
+	kbuf_printf(b, "<p class=\"meta\">Taken <time id=\"taken\" datetime=\"%s\">%s</time>"
 	               " &middot; refreshes every " STR(REFRESH_S) " s &middot; koogate " KG_VERSION "</p>\n", iso, now);
 	if (overview_link)
 		kbuf_puts(b, "<nav><a id=\"back\" href=\"status\">&larr; All of koogate</a></nav>\n");
@@ -345,27 +327,18 @@ static bool health(struct kbuf *b)
 			for (size_t i = 0; i < sizeof area_title / sizeof *area_title; i++)
 				if (strcmp(area_title[i][0], area) == 0)
 					title = area_title[i][1];
-			kbuf_puts(b, "<li class=\"");
-			kbuf_put_html(b, PQgetvalue(res, r, 0));
-			kbuf_puts(b, "\"><a href=\"#");
-			kbuf_put_html(b, area);
-			kbuf_puts(b, "\">");
-			kbuf_put_html(b, title);
-			kbuf_puts(b, "</a>: ");
-			kbuf_put_html(b, PQgetvalue(res, r, 2));
-			kbuf_puts(b, "</li>");
+			kg_page_text(b, "<li class=\"", PQgetvalue(res, r, 0), "\"><a href=\"#");
+			kg_page_text(b, "", area, "\">");
+			kg_page_text(b, "", title, "</a>: ");
+			kg_page_text(b, "", PQgetvalue(res, r, 2), "</li>");
 		}
 		if (login_matters) {
-			kbuf_puts(b, "<li class=\"amber\">Buyer login: it cannot start, ");
-			kbuf_put_html(b, login);
-			kbuf_puts(b, "</li>");
+			kg_page_text(b, "<li class=\"amber\">Buyer login: it cannot start, ", login, "</li>");
 		}
 		kbuf_puts(b, "</ul>");
 	}
 	if (login && !login_matters) {
-		kbuf_puts(b, "<p class=\"note\" id=\"login-config\">Buyer login is not set up (");
-		kbuf_put_html(b, login);
-		kbuf_puts(b, "); it matters once an enterprise is bound.</p>");
+		kg_page_text(b, "<p class=\"note\" id=\"login-config\">Buyer login is not set up (", login, "); it matters once an enterprise is bound.</p>");
 	}
 	kbuf_puts(b, "<p class=\"note\"><a href=\"#verdicts\">What the colours mean</a></p></section>\n");
 	PQclear(res);
@@ -438,11 +411,8 @@ static void serve_instance(struct kg_ctx *c, const char *id)
 	header(&b, title.p, true);
 	kbuf_puts(&b, "<section class=\"card\" id=\"instance\"><h2>The instance</h2><dl>");
 	for (int f = 0; f < PQnfields(res); f++) {
-		kbuf_puts(&b, "<dt>");
-		kbuf_put_html(&b, PQfname(res, f));
-		kbuf_puts(&b, "</dt><dd>");
-		kbuf_put_html(&b, *PQgetvalue(res, 0, f) ? PQgetvalue(res, 0, f) : "-");
-		kbuf_puts(&b, "</dd>");
+		kg_page_text(&b, "<dt>", PQfname(res, f), "</dt>");
+		kg_page_text(&b, "<dd>", *PQgetvalue(res, 0, f) ? PQgetvalue(res, 0, f) : "-", "</dd>");
 	}
 	kbuf_puts(&b, "</dl></section>\n");
 	PQclear(res);

@@ -75,15 +75,12 @@ static void serve(struct kg_ctx *c)
 	}
 	if (page) {
 		kg_page_begin(&b, "Logged in", NULL);
-		kbuf_puts(&b, "<main class=\"box card\"><h1>Logged in</h1>\n<p>Logged in as <b id=\"kg-user\">");
-		kbuf_put_html(&b, s.id.user);
-		kbuf_puts(&b, "</b> (");
-		kbuf_put_html(&b, s.id.name);
-		kbuf_puts(&b, ") of tenant <span id=\"kg-tenant\">");
-		kbuf_put_html(&b, s.tenant_code[0] ? s.tenant_code : s.tenant_id);
-		kbuf_puts(&b, "</span>, role <span id=\"kg-role\">");
-		kbuf_put_html(&b, s.id.role);
-		kbuf_puts(&b, "</span>.</p>\n<p><a class=\"button\" id=\"kg-logout\" href=\"logout\">Log out</a></p></main>\n");
+		kg_page_text(&b, "<main class=\"box card\"><h1>Logged in</h1>\n<p>Logged in as <b id=\"kg-user\">",
+		             s.id.user, "</b> (");
+		kg_page_text(&b, "", s.id.name, ") of tenant <span id=\"kg-tenant\">");
+		kg_page_text(&b, "", s.tenant_code[0] ? s.tenant_code : s.tenant_id, "</span>, role <span id=\"kg-role\">");
+		kg_page_text(&b, "", s.id.role, "</span>.</p>\n<p><a class=\"button\" id=\"kg-logout\" href=\"logout\">"
+		             "Log out</a></p></main>\n");
 		kg_page_end(&b);
 		kg_respond_with(&c->req, 200, "text/html; charset=utf-8", h.p, NULL, b.p, b.len);
 	} else {

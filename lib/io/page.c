@@ -50,26 +50,24 @@ void kg_page_end(struct kbuf *b)
 	kbuf_puts(b, "</body></html>\n");
 }
 
+void kg_page_text(struct kbuf *b, const char *open, const char *text, const char *close)
+{
+	kbuf_puts(b, open);
+	kbuf_put_html(b, text);
+	kbuf_puts(b, close);
+}
+
 void kg_page_message(struct kbuf *b, const struct kg_page_msg *m)
 {
 	kg_page_begin(b, m->title, NULL);
-	kbuf_puts(b, "<main class=\"box card\"><h1>");
-	kbuf_put_html(b, m->title);
-	kbuf_puts(b, "</h1>\n<p id=\"kg-message\">");
-	kbuf_put_html(b, m->message);
-	kbuf_puts(b, "</p>\n");
-	if (m->ref) {
-		kbuf_puts(b, "<p class=\"note\">If this keeps happening, give the service's administrator this reference: "
-		             "<code id=\"kg-ref\">");
-		kbuf_put_html(b, m->ref);
-		kbuf_puts(b, "</code></p>\n");
-	}
+	kg_page_text(b, "<main class=\"box card\"><h1>", m->title, "</h1>\n");
+	kg_page_text(b, "<p id=\"kg-message\">", m->message, "</p>\n");
+	if (m->ref)
+		kg_page_text(b, "<p class=\"note\">If this keeps happening, give the service's administrator this "
+		                "reference: <code id=\"kg-ref\">", m->ref, "</code></p>\n");
 	if (m->link) {
-		kbuf_puts(b, "<p><a class=\"button\" id=\"kg-link\" href=\"");
-		kbuf_put_html(b, m->link);
-		kbuf_puts(b, "\">");
-		kbuf_put_html(b, m->link_text);
-		kbuf_puts(b, "</a></p>\n");
+		kg_page_text(b, "<p><a class=\"button\" id=\"kg-link\" href=\"", m->link, "\">");
+		kg_page_text(b, "", m->link_text, "</a></p>\n");
 	}
 	kbuf_puts(b, "</main>\n");
 	kg_page_end(b);

@@ -12,6 +12,8 @@
  * stylesheet, and head_extra as given (a constant, e.g. a meta refresh). */
 void kg_page_begin(struct kbuf *b, const char *title, const char *head_extra);
 void kg_page_end(struct kbuf *b);
+/* open and close as given (markup), text escaped between them. */
+void kg_page_text(struct kbuf *b, const char *open, const char *text, const char *close);
 
 /* The short page of a buyer-facing answer (login, session, logout). */
 struct kg_page_msg {
