@@ -284,7 +284,7 @@ static bool health(struct kbuf *b)
 {
 	static const char *const area_title[][2] = {
 		{ "calls", "Calls" }, { "events", "Events" }, { "orders", "Order fetches" },
-		{ "usage", "Usage" }, { "login", "Buyer login" },
+		{ "usage", "Usage" },
 	};
 	const char *p[1] = { STR(RECENT_MIN) };
 	const char *login = kg_config_login_problem(kg_cfg.login_mode);
@@ -341,8 +341,10 @@ static bool health(struct kbuf *b)
 		kg_page_text(b, "<p class=\"note\" id=\"login-config\">Buyer login is not set up (", login, "); it matters once an enterprise is bound.</p>");
 	}
 	kbuf_puts(b, "<p class=\"note\"><a href=\"#verdicts\">What the colours mean</a></p></section>\n");
+	if (!res)
+		return false;
 	PQclear(res);
-	return res != NULL;
+	return true;
 }
 
 static void verdicts(struct kbuf *b)
