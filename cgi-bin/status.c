@@ -44,8 +44,9 @@ struct section {
 	" round(duration_ms::numeric, 1) || ' ms' AS \"Took\", COALESCE(instance_id, '') AS \"Instance\"," \
 	" COALESCE(remote_addr, '') AS \"From\", COALESCE(probe, '') AS \"Probe\", calls AS \"Calls\"," \
 	" koogate_call_kind(verdict, http_status, result_code, probe) AS _class FROM inbound_call"
-/* Lists of one kind look back a week (the `at` index bounds the scan). */
-#define CALLS_OF(kind) CALLS " WHERE at > now() - interval '7 days'" \
+/* Lists of one kind look back a day: the `at` index bounds the scan (about
+ * 120 ms for a week of 100,000 calls with none of the kind, 6 s apart). */
+#define CALLS_OF(kind) CALLS " WHERE at > now() - interval '24 hours'" \
 	" AND koogate_call_kind(verdict, http_status, result_code, probe) = '" kind "' ORDER BY at DESC, id DESC LIMIT 20"
 
 static struct kg_stmt q_health = KG_STMT(status_health, 1, "SELECT level, area, reason FROM koogate_health($1::int)");
@@ -98,12 +99,12 @@ static struct kg_stmt q_tenants = KG_STMT(status_tenants, 0,
 static const struct section overview[] = {
 	{ "calls", "Last inbound calls", NULL, &q_calls, NULL, "No calls yet." },
 	{ "failed", "Failed calls", "This side did not do its job (database, internal error, identity service): "
-	  "look at these first. The last week.", &q_failed, NULL, "No failed calls." },
+	  "look at these first. The last 24 hours.", &q_failed, NULL, "No failed calls." },
 	{ "refused", "Refused calls", "The caller's request was wrong (signature, timestamp, replay, parameters, "
-	  "unknown ids, paths). A burst of bad signatures means a wrong key or clock. The last week.",
+	  "unknown ids, paths). A burst of bad signatures means a wrong key or clock. The last 24 hours.",
 	  &q_refused, NULL, "No refused calls." },
 	{ "probes", "Probe calls that did not succeed", "Marked with X-Koogate-Probe (koogate simulate, health "
-	  "checks): they fail on purpose and are not faults. The last week.", &q_probes, NULL, "No probe calls failed." },
+	  "checks): they fail on purpose and are not faults. The last 24 hours.", &q_probes, NULL, "No probe calls failed." },
 	{ "events", "Events not yet delivered", "Failing first: the worker's command failed and is retried.",
 	  &q_events, &q_events_sum, "Every event is delivered." },
 	{ "orders", "Order fetches", "Query Order calls still waiting, or given up after order_fetch_hours.",
