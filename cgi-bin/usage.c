@@ -16,16 +16,10 @@
 #include "log.h"
 #include "response.h"
 
-static struct kg_stmt q_add = KG_STMT(usage_add, 8,
-	"SELECT koogate_usage_add($1,"
-	" COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $8::int) * $8::int)),"
-	" COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $8::int) * $8::int + $8::int)),"
-	" $5::numeric, COALESCE($6, ''), $7, false)");
-static struct kg_stmt q_correct = KG_STMT(usage_correct, 8,
-	"SELECT koogate_usage_add($1,"
-	" COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $8::int) * $8::int)),"
-	" COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $8::int) * $8::int + $8::int)),"
-	" $5::numeric, COALESCE($6, ''), $7, true)");
+/* The window of "at" is koogate_usage_window's (sql/022), as for `usage add --at`. */
+static struct kg_stmt q_add = KG_STMT(usage_add, 9,
+	"SELECT koogate_usage_add($1, w.w_begin, w.w_end, $5::numeric, COALESCE($6, ''), $7, $9::boolean)"
+	" FROM koogate_usage_window($2::timestamptz, $3::timestamptz, $4::timestamptz, $8::int) w");
 
 enum { U_INSTANCE, U_VALUE, U_AT, U_BEGIN, U_END, U_METER, U_PACKAGE, U_CORRECT, U__MAX };
 
@@ -98,10 +92,10 @@ static void serve(struct kg_ctx *c)
 	}
 	kg_note_ids(c, v.v[U_INSTANCE], NULL);
 	snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
-	const char *p[8] = { v.v[U_INSTANCE], v.v[U_AT], v.v[U_BEGIN], v.v[U_END], v.v[U_VALUE],
-	                     v.v[U_METER], v.v[U_PACKAGE], window };
 	bool correct = v.v[U_CORRECT] && strcmp(v.v[U_CORRECT], "true") == 0;
-	if ((res = kg_db_exec(&c->tx, correct ? &q_correct : &q_add, p))) {
+	const char *p[9] = { v.v[U_INSTANCE], v.v[U_AT], v.v[U_BEGIN], v.v[U_END], v.v[U_VALUE],
+	                     v.v[U_METER], v.v[U_PACKAGE], window, correct ? "true" : "false" };
+	if ((res = kg_db_exec(&c->tx, &q_add, p))) {
 		answer(c, 200, "meteringSn", PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return;

@@ -246,11 +246,12 @@ int cmd_usage(int argc, char **argv)
 		db = connect_db();
 		snprintf(window, sizeof window, "%d", kg_cfg.usage_window);
 		/* The window (--at: the configured window, default hourly, UTC,
-		 * containing TIME), and what KooGallery would refuse about it. */
+		 * containing TIME; sql/022, as POST /koogate/usage), and what
+		 * KooGallery would refuse about it. */
 		const char *w[5] = { o[6].value, o[0].value, o[1].value, o[2].value, window };
 		res = exec_ok(db,
-			"WITH w AS (SELECT COALESCE($3::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $5::int) * $5::int)) AS b,"
-			"  COALESCE($4::timestamptz, to_timestamp(floor(extract(epoch FROM $2::timestamptz) / $5::int) * $5::int + $5::int)) AS e)"
+			"WITH w AS (SELECT w_begin AS b, w_end AS e"
+			"  FROM koogate_usage_window($2::timestamptz, $3::timestamptz, $4::timestamptz, $5::int))"
 			" SELECT w.b, w.e, CASE"
 			"  WHEN i.instance_id IS NULL THEN 'no instance ' || $1 || ' (koogate instances lists them)'"
 			"  WHEN i.status = 'released' THEN 'instance ' || $1 || ' is released: KooGallery takes no usage for it'"

@@ -10,8 +10,8 @@
 
 /* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
  * as the database prelude: with the handler's first statement, or alone.
- * $5, the signed timestamp, lets the claim refuse what a database crash may
- * have made it forget (sql/012). */
+ * $5, the signed timestamp, lets the claim refuse what a database crash or
+ * failover may have made it forget (sql/012, sql/022). */
 struct kg_stmt kg_bookkeeping = KG_BOOKKEEPING_STMT(bookkeeping, 5,
 	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint)");
 

@@ -46,7 +46,10 @@ bool kg_nonce_settled(struct kg_ctx *c)
 		return true;
 	if (c->verdict != verdict) {   /* say it once */
 		c->verdict = verdict;
-		kg_log("refused: %s", o == KG_PRELUDE_FALSE ? "nonce already used"
+		/* False is also a request signed before a database crash or
+		 * promotion, inside the window after it (sql/012, sql/022). */
+		kg_log("refused: %s", o == KG_PRELUDE_FALSE ? "nonce already used, or signed before the"
+		                                              " database's last crash or failover"
 		                                            : "database unavailable for the nonce check");
 	}
 	return false;
