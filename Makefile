@@ -138,7 +138,8 @@ kg_install_text = sed -f $(B)/install-paths.sed $(1) >$(B)/install.tmp && $(INST
 install: all docs
 	$(kg_paths_sed)
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libexecdir)/koogate $(DESTDIR)$(datadir)/koogate/sql \
-	    $(DESTDIR)$(datadir)/koogate/apache $(DESTDIR)$(datadir)/koogate/lighttpd $(DESTDIR)$(mandir)/man5 \
+	    $(DESTDIR)$(datadir)/koogate/apache $(DESTDIR)$(datadir)/koogate/lighttpd $(DESTDIR)$(datadir)/koogate/prometheus \
+	    $(DESTDIR)$(mandir)/man5 \
 	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(docdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysconfdir)/koogate \
 	    $(DESTDIR)$(sysconfdir)/apache2/conf-available $(DESTDIR)$(sysconfdir)/logrotate.d
 	$(INSTALL) -m 0755 $(B)/koogate $(DESTDIR)$(bindir)/koogate
@@ -149,10 +150,12 @@ install: all docs
 	$(call kg_install_text,apache-conf/site-acme.conf,$(DESTDIR)$(datadir)/koogate/apache/site-acme.conf,0644)
 	$(call kg_install_text,apache-conf/site-own-cert.conf,$(DESTDIR)$(datadir)/koogate/apache/site-own-cert.conf,0644)
 	$(call kg_install_text,apache-conf/lighttpd-koogate.conf,$(DESTDIR)$(datadir)/koogate/lighttpd/50-koogate.conf,0644)
+	$(call kg_install_text,apache-conf/lighttpd-status-403.html,$(DESTDIR)$(datadir)/koogate/lighttpd/status-403.html,0644)
 	$(foreach u,$(KG_UNITS),$(call kg_install_text,$(u),$(DESTDIR)$(unitdir)/$(notdir $(u)),0644) &&) true
 	$(call kg_install_text,tools/systemd/koogate.cron,$(DESTDIR)$(datadir)/koogate/koogate.cron,0644)
 	$(call kg_install_text,tools/logrotate/koogate,$(DESTDIR)$(sysconfdir)/logrotate.d/koogate,0644)
 	$(call kg_install_text,tools/example-provisioner.sh,$(DESTDIR)$(datadir)/koogate/example-provisioner.sh,0755)
+	$(call kg_install_text,tools/prometheus/koogate-alerts.yml,$(DESTDIR)$(datadir)/koogate/prometheus/koogate-alerts.yml,0644)
 	$(call kg_install_text,$(B)/koogate.conf.example,$(DESTDIR)$(datadir)/koogate/koogate.conf.example,0644)
 	$(call kg_install_text,$(B)/man/koogate.8,$(DESTDIR)$(mandir)/man8/koogate.8,0644)
 	$(call kg_install_text,$(B)/man/koogate.conf.5,$(DESTDIR)$(mandir)/man5/koogate.conf.5,0644)

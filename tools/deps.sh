@@ -8,7 +8,7 @@
 #
 # run (`make run`): building and running the stack. test (the default; `make test`): also lighttpd,
 # Chromium, clang, valgrind and Node for the test suites. package (`make deb`, `make test-package`):
-# also the Debian packaging tools and mmdebstrap.
+# also the Debian packaging tools, mmdebstrap and systemd-nspawn (systemd-container).
 #
 # Fast path: one dpkg-query call when everything is already installed.
 set -euo pipefail
@@ -21,11 +21,11 @@ RUN_PACKAGES=(
     openssl python3 curl ca-certificates
 )
 TEST_PACKAGES=(
-    lighttpd valgrind man-db
+    lighttpd valgrind man-db python3-yaml
     chromium fonts-wqy-microhei
     clang libclang-rt-14-dev
 )
-PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian mmdebstrap)
+PACKAGE_PACKAGES=(dpkg-dev debhelper fakeroot lintian mmdebstrap systemd-container)
 
 check_only=0 profile=test
 for arg in "$@"; do

@@ -117,6 +117,8 @@ void kg_audit_add(const struct kg_ctx *c, double ms)
 	put_call_field("order_id", c->order_id[0] ? c->order_id : NULL);
 	put_call_field("remote_addr", c->req.remote_addr);
 	put_call_field("probe", c->req.probe[0] ? c->req.probe : NULL);
+	if (c->test)            /* debugging and dialing-test traffic (D19; sql/024) */
+		kbuf_puts(b, ",\"test\":true");
 	kbuf_putc(b, '}');
 	if (++calls.n >= CALLS_MAX || kg_mono_ms() - calls.oldest_ms >= CALLS_MAX_AGE)
 		kg_audit_flush(false);

@@ -9,7 +9,8 @@ Starts two stacks with tools/stack.sh: node A (Apache + mod_fcgid, its own Postg
 the fake tenant IdP (tests/fakes/idp.py) for the cross-node login. Then:
 
   1  PostgreSQL stopped: V2 newInstance, V2 queryInstance and Kit authSync answer HTTP 200 000005
-     with a valid Body-Sign within 1 s on both nodes; after PostgreSQL is started again the calls
+     with a valid Body-Sign within 1 s on both nodes, /koogate/metrics says koogate_database_up 0;
+     after PostgreSQL is started again the calls
      succeed without restarting the web servers (also the first call after a restart while idle).
      The status page says it too: red, "the database did not answer", HTTP 503, within 3 s.
   2  A FastCGI process SIGKILLed in the middle of a request (newInstance blocked on a conflicting
@@ -67,6 +68,7 @@ def _load(name, path):
 
 
 fr = _load("fixture_runner", os.path.join(REPO, "tests", "fixture_runner.py"))
+promtext = _load("runner_metrics", os.path.join(REPO, "tests", "runner", "metrics.py"))
 br = _load("browser_run", os.path.join(REPO, "tests", "browser", "run.py"))
 
 VERBOSE = False
@@ -559,6 +561,9 @@ def case1(A, B, kit_tenant):
                         R.fail(name, "%s: %s" % (type(e).__name__, e))
                     else:
                         expect_code(name, node, r, "000005", family=fam, max_s=1.0)
+            # Monitoring must still get an answer, saying the database is down.
+            check_metrics_db("1 pg-down %s: /koogate/metrics answers 200 with koogate_database_up 0 and the build"
+                             % node.name, node, 0)
         for node in nodes:
             r, e = safe(status_page, node)
             name = "1 pg-down %s: the status page is red, says the database did not answer, HTTP 503" % node.name
@@ -580,6 +585,7 @@ def case1(A, B, kit_tenant):
                 R.fail(name, "%s: %s" % (type(e).__name__, e))
             else:
                 expect_code(name, node, r, "000000", family=fam, max_s=1.0)
+        check_metrics_db("1 pg-back %s: /koogate/metrics says koogate_database_up 1 again" % node.name, node, 1)
     # An order the marketplace sent while the database was down is created by its retry, once.
     if down_orders:
         o = down_orders[0]
@@ -1253,6 +1259,33 @@ def http_get(base_or_conn, path, headers=(), ctx=None, method="GET", body=None):
         return r.status, r.msg, data
     finally:
         conn.close()
+
+
+def metrics_of(node):
+    """/koogate/metrics of a node with its status-page credentials: (HTTP status, parsed text or None,
+    seconds taken, problem)."""
+    cred = base64.b64encode(("%s:%s" % (node.env["KOOGATE_STATUS_USER"], node.env["KOOGATE_STATUS_PASSWORD"])).encode())
+    t0 = time.monotonic()
+    try:
+        status, _msg, data = http_get(node.base, "/koogate/metrics", [("Authorization", "Basic " + cred.decode())])
+    except OSError as e:
+        return None, None, time.monotonic() - t0, "%s: %s" % (type(e).__name__, e)
+    took = time.monotonic() - t0
+    try:
+        return status, promtext.parse(data.decode("utf-8")), took, None
+    except (UnicodeDecodeError, promtext.FormatError) as e:
+        return status, None, took, "not the Prometheus text format: %s" % e
+
+
+def check_metrics_db(name, node, up):
+    status, parsed, took, problem = metrics_of(node)
+    if problem or status != 200:
+        R.fail(name, problem or "HTTP %s" % status)
+        return
+    got = promtext.select(parsed, "koogate_database_up")[0]
+    version = [l.get("version") for n, l, _v in parsed["samples"] if n == "koogate_build_info"]
+    R.check(name, got == up and version and took < 3.0,
+            "koogate_database_up %s (expected %d), build_info %s, %.2f s" % (got, up, version, took), "%.0f ms" % (took * 1000))
 
 
 def cookie_from(msg, name):

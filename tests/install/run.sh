@@ -11,8 +11,8 @@
 #     the installed site-own-cert.conf virtual host on a free port with a throwaway CA, serving the
 #     installed programs; site-acme.conf (mod_md) passes `apache2 -t` the same way;
 #   * `koogate simulate lifecycle` and `simulate kit` over HTTPS with the installed koogate;
-#   * the status page: before the password file exists it explains how to make it (403, not 500);
-#     after the documented step 401 without and 200 with the password;
+#   * the status page: before the password file exists it explains how to make it (403, not 500 or a
+#     password prompt), on Apache and lighttpd; after the documented step 401 without and 200 with it;
 #   * log_file reopened on SIGHUP (logrotate's postrotate), every program logging its version at start;
 #   * `make uninstall` removes everything but the configuration.
 # PostgreSQL (and the fake KooGallery gateway) come from a tools/stack.sh stack; the installed programs
@@ -63,7 +63,8 @@ ETC="$P/etc/koogate"
 SHARE="$P/share/koogate"
 
 missing=()
-for f in bin/koogate libexec/koogate/produce libexec/koogate/tenantSync libexec/koogate/status \
+for f in bin/koogate libexec/koogate/produce libexec/koogate/tenantSync libexec/koogate/status libexec/koogate/metrics \
+         share/koogate/prometheus/koogate-alerts.yml \
          share/koogate/sql/001_core.sql share/koogate/apache/koogate-vhost.conf share/koogate/apache/site-acme.conf \
          share/koogate/apache/site-own-cert.conf share/koogate/lighttpd/50-koogate.conf share/koogate/koogate.conf.example \
          etc/apache2/conf-available/koogate.conf etc/logrotate.d/koogate etc/koogate/koogate.conf \
@@ -142,7 +143,10 @@ readme_step() {  # readme_step NAME: the README block NAME, rewritten for this i
 }
 run_step() {  # run_step NAME [STDIN]
     local script="$T/step-$1.sh"
-    { echo 'set -e'; echo "DOMAIN=localhost"; echo "BASIC_KEY=$KOOGATE_BASIC_KEY"; echo "KIT_KEY=$KOOGATE_KIT_KEY"
+    { echo 'set -eu'; echo "DOMAIN=localhost"; echo "BASIC_KEY=$KOOGATE_BASIC_KEY"; echo "KIT_KEY=$KOOGATE_KIT_KEY"
+      # The fake gateway's APIG credentials (the stack's), set by the README's configure step.
+      echo "APIG_AK=$(sed -n 's/^apig_ak *= *//p' "$STACK/koogate.conf")"
+      echo "APIG_SK=$(sed -n 's/^apig_sk *= *//p' "$STACK/koogate.conf")"
       readme_step "$1"; } >"$script" || return 1
     printf '%s\n' "${2:-}" | bash "$script"
 }
@@ -156,13 +160,11 @@ chown www-data "$T/log"
     echo "db = host=$PGHOST port=$PGPORT dbname=koogate_installed user=koogate"
     echo "mkt_url = $KOOGATE_FAKE_URL"
     echo "mkt_fallback_url = $KOOGATE_FAKE_FALLBACK_URL"
-    echo "apig_ak = $(sed -n 's/^apig_ak *= *//p' "$STACK/koogate.conf")"
-    echo "apig_sk = $(sed -n 's/^apig_sk *= *//p' "$STACK/koogate.conf")"
     echo "ca_file = $T/tls/trust.pem"
     echo "log_file = $T/log/koogate.log"
 } >>"$CONF"
 check "configuration: group www-data, mode 0640, keys set" bash -c \
-    "[ \"\$(stat -c %a:%G '$CONF')\" = 640:www-data ] && grep -q '^basic_keys = $KOOGATE_BASIC_KEY' '$CONF' && grep -qE '^master_key = [0-9a-f]{64}$' '$CONF'"
+    "[ \"\$(stat -c %a:%G '$CONF')\" = 640:www-data ] && grep -q '^basic_keys = $KOOGATE_BASIC_KEY' '$CONF' && grep -qE '^master_key = [0-9a-f]{64}$' '$CONF' && grep -qE '^apig_sk = .+' '$CONF'"
 check "README step 'migrate' (from $SHARE/sql)" run_step migrate
 check "migrations applied from the installed directory" bash -c \
     "[ \$(psql -XtA -U koogate -d koogate_installed -c 'SELECT count(*) FROM schema_migrations') = \$(ls '$SHARE/sql' | wc -l) ]"
@@ -257,6 +259,8 @@ sleep 1.5
 check "status page: 401 without the password" bash -c "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$BASE/koogate/status')\" = 401 ]"
 check "status page: 200 with the documented user and password" bash -c \
     "[ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o '$T/status.html' -w '%{http_code}' '$BASE/koogate/status')\" = 200 ] && grep -qi 'instances' '$T/status.html'"
+check "metrics: 401 without the password, 200 in the Prometheus text format with it" bash -c \
+    "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$BASE/koogate/metrics')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o '$T/metrics.txt' -w '%{http_code} %{content_type}' '$BASE/koogate/metrics')\" = '200 text/plain; version=0.0.4; charset=utf-8' ] && grep -qx 'koogate_database_up 1' '$T/metrics.txt'"
 
 # ---------------------------------------------------------------- the simulator over HTTPS
 sim() { runuser -u www-data -- env KOOGATE_CONFIG="$CONF" "$BIN" simulate "$@" --url "$BASE/saasproduce"; }
@@ -289,17 +293,38 @@ server.groupname = "www-data"
 include "$T/lighttpd-site.conf"
 EOF
     check "lighttpd: the installed 50-koogate.conf passes lighttpd -tt" lighttpd -tt -f "$T/lighttpd.conf"
-    if lighttpd -f "$T/lighttpd.conf" 2>"$T/lighttpd-start.log"; then
-        LBASE="https://localhost:$L_HTTPS"
+    LBASE="https://localhost:$L_HTTPS"
+    lighttpd_start() {
+        lighttpd -f "$T/lighttpd.conf" 2>"$T/lighttpd-start.log" || return 1
         for _ in $(seq 1 50); do "${CURL[@]}" -o /dev/null "$LBASE/saasproduce" 2>/dev/null && break; sleep 0.2; done
+    }
+    lighttpd_stop() {  # and wait until it is gone: the next start needs the ports
+        local pid; pid=$(cat "$T/lighttpd/lighttpd.pid" 2>/dev/null) || return 0
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$T/lighttpd/lighttpd.pid"
+    }
+    # Started once without the password file (lighttpd looks for it when it starts, as Apache does).
+    mv "$ETC/status.htpasswd" "$T/status.htpasswd.aside"
+    if lighttpd_start; then
+        "${CURL[@]}" -o "$T/l-status-missing.html" -w '%{http_code}' "$LBASE/koogate/status" >"$T/l-status-missing.code" 2>&1
+        lighttpd_stop
+        check "lighttpd: status page without a password file: 403 naming the htpasswd step" bash -c \
+            "[ \"\$(cat '$T/l-status-missing.code')\" = 403 ] && grep -q 'htpasswd -cB /usr/local/etc/koogate/status.htpasswd' '$T/l-status-missing.html'"
+    else
+        fail "lighttpd without the password file did not start"; cat "$T/lighttpd-start.log"
+    fi
+    mv "$T/status.htpasswd.aside" "$ETC/status.htpasswd"
+    if lighttpd_start; then
         check "lighttpd: port 80 only redirects to HTTPS" bash -c \
             "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$L_HTTP/saasproduce)\" = 308 ]"
         check "lighttpd: koogate simulate lifecycle over HTTPS" \
             runuser -u www-data -- env KOOGATE_CONFIG="$CONF" "$BIN" simulate lifecycle --mode period --url "$LBASE/saasproduce"
         check "lighttpd: status page 401 without, 200 with the password" bash -c \
             "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$LBASE/koogate/status')\" = 200 ]"
-        kill "$(cat "$T/lighttpd/lighttpd.pid")" 2>/dev/null || true
-        for _ in $(seq 1 50); do [ -e "$T/lighttpd/lighttpd.pid" ] || break; sleep 0.1; done
+        check "lighttpd: metrics 401 without, 200 with the password" bash -c \
+            "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$LBASE/koogate/metrics')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$LBASE/koogate/metrics')\" = 200 ]"
+        lighttpd_stop
     else
         fail "lighttpd from the installed file did not start"; cat "$T/lighttpd-start.log"; tail -n 20 "$T/log/lighttpd-error.log"
     fi

@@ -11,7 +11,7 @@ the case runners (cases.py, commands.py) need no change. Each returns a list of 
 import hmac
 import re
 
-from . import appinfo
+from . import appinfo, metrics
 from .db import check_db
 from .fake import check_fake_usage
 from .jsontext import emit
@@ -20,6 +20,7 @@ from .signing import BODY_SIGN_RE, body_sign_value
 
 RESPONSE_CHECKS = (
     ("decrypt_app_info", appinfo.check),
+    ("metrics", metrics.check),
 )
 CASE_CHECKS = (
     ("db", check_db),

@@ -18,7 +18,7 @@ import urllib.parse
 sys.dont_write_bytecode = True   # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from runner import checks  # noqa: E402
+from runner import checks, metrics  # noqa: E402
 from runner.base import FixtureError  # noqa: E402
 from runner.cases import CaseState, Context, load_fixture, run_case  # noqa: E402
 from runner.variables import Scope  # noqa: E402
@@ -123,7 +123,7 @@ class Tables(unittest.TestCase):
     def test_every_check_is_named_once(self):
         keys = [k for k, _ in checks.RESPONSE_CHECKS + checks.CASE_CHECKS]
         self.assertEqual(len(keys), len(set(keys)))
-        self.assertEqual(set(keys), {"decrypt_app_info", "db", "fake_usage"})
+        self.assertEqual(set(keys), {"decrypt_app_info", "metrics", "db", "fake_usage"})
 
     def test_case_checks_stop_at_the_first_failure(self):
         calls = []
@@ -135,6 +135,51 @@ class Tables(unittest.TestCase):
         finally:
             checks.CASE_CHECKS = saved
         self.assertEqual(calls, ["a"])
+
+
+GOOD_METRICS = """# HELP a_total Calls\\n.
+# TYPE a_total counter
+a_total{p="x\\"y",q="a\\\\b\\nc"} 3
+a_total{p="z"} 1
+# HELP h Latency.
+# TYPE h histogram
+h_bucket{p="x",le="0.1"} 1
+h_bucket{p="x",le="+Inf"} 2
+h_sum{p="x"} 0.25
+h_count{p="x"} 2
+# HELP up Up.
+# TYPE up gauge
+up 0
+"""
+
+
+class MetricsFormat(unittest.TestCase):
+    """The strict parser of the Prometheus text format used by the `metrics` check refuses what the
+    format (and koogate's conventions) do not allow."""
+
+    def test_good_text_parses(self):
+        p = metrics.parse(GOOD_METRICS)
+        self.assertEqual(metrics.select(p, "a_total"), (4.0, 2))
+        self.assertEqual(metrics.select(p, 'a_total{p="x\\"y"}'), (3.0, 1))
+        self.assertEqual(p["samples"][0][1], {"p": 'x"y', "q": "a\\b\nc"})
+
+    def refused(self, text, why):
+        with self.assertRaises(metrics.FormatError) as e:
+            metrics.parse(text)
+        self.assertIn(why, str(e.exception))
+
+    def test_broken_texts_are_refused(self):
+        head = "# HELP m M.\n# TYPE m gauge\n"
+        self.refused("m 1\n", "without HELP and TYPE")
+        self.refused(head + "m 1", "does not end with a newline")
+        self.refused(head + 'm{a="1} 1\n', "unterminated")
+        self.refused(head + 'm{a="\\t"} 1\n', "bad escape")
+        self.refused(head + "m one\n", "not a number")
+        self.refused(head + 'm{a="1"} 1\nm{a="1"} 2\n', "twice")
+        self.refused(head + "# HELP n N.\n# TYPE n gauge\nn 1\nm 2\n", "outside its family")
+        self.refused("# HELP c C.\n# TYPE c counter\nc 1\n", "not named *_total")
+        self.refused(GOOD_METRICS.replace("h_count{p=\"x\"} 2", "h_count{p=\"x\"} 3"), "differs from the +Inf")
+        self.refused(GOOD_METRICS.replace('le="0.1"} 1', 'le="0.1"} 5'), "not cumulative")
 
 
 class _Result(unittest.TextTestResult):

@@ -212,7 +212,7 @@ def kit_variable(name, ctx, home):
 
 
 # ============================================================================ lifecycle, V1, Query Order, usage
-# ${fake_url}, ${fake_fallback_url}, ${fake_port}, ${closed_port}, ${build}, ${v1_ts} / ${v1_ts:SECONDS},
+# ${fake_url}, ${fake_fallback_url}, ${fake_port}, ${closed_port}, ${build}, ${status_auth}, ${v1_ts} / ${v1_ts:SECONDS},
 # ${time:SECONDS:STRFTIME}; the let operators {"$encrypt"}, {"$decrypt"}, {"$b64"}, {"$json"}, {"$sha256"},
 # {"$time"} and {"$sql"} (let_eval).
 
@@ -249,6 +249,11 @@ def lifecycle_variable(name, ctx, home):
         return home.gen[name]
     if name == "build":
         return ctx.build
+    if name == "status_auth":          # HTTP Basic credentials of the status page and the metrics
+        user, pw = ctx.env.get("KOOGATE_STATUS_USER"), ctx.env.get("KOOGATE_STATUS_PASSWORD")
+        if not user or not pw:
+            raise FixtureError("${status_auth}: no KOOGATE_STATUS_USER/KOOGATE_STATUS_PASSWORD in stack.env")
+        return "Basic " + base64.b64encode(_b("%s:%s" % (user, pw))).decode()
     if name == "v1_ts" or name.startswith("v1_ts:"):
         return v1_timestamp(utc_now(name[6:] or 0))
     if name.startswith("time:"):
