@@ -404,6 +404,7 @@ int cmd_status(int argc, char **argv)
 	DIR *d;
 	struct dirent *e;
 	int files = 0, rc = 0;
+	const char *login;
 
 	if (!parse_opts(argc, argv, o, 1, NULL))
 		return 2;
@@ -412,6 +413,12 @@ int cmd_status(int argc, char **argv)
 	printf("configuration: ok (%zu basic key(s), %zu Kit key(s), master key %s, provisioning %s)\n",
 	       kg_cfg.basic_keys.n, kg_cfg.kit_keys.n, kg_cfg.has_master_key ? "set" : "MISSING",
 	       kg_cfg.provision_mode == KG_PROVISION_AUTO ? "auto" : "external");
+	/* The login pages fail for a buyer with a reference id; say why here first. */
+	if ((login = kg_config_login_problem(kg_cfg.login_mode)))
+		printf("login (%s mode): NOT READY: %s; /koogate/login shows buyers an error page with a reference id\n",
+		       kg_cfg.login_mode, login);
+	else
+		printf("login (%s mode): ok\n", kg_cfg.login_mode);
 	if (!kg_db_ready()) {
 		printf("database: UNREACHABLE\n");
 		return 1;
@@ -429,6 +436,13 @@ int cmd_status(int argc, char **argv)
 		printf("migrations: %d applied, %d in %s%s\n", applied, files, sql_dir(),
 		       applied < files ? " (run koogate migrate)" : "");
 		rc |= applied < files;
+		PQclear(res);
+	}
+	/* The status page's verdict (sql/023), once the schema has it. */
+	if (!(rc & 1) && (res = exec_ok(db, "SELECT level, reason FROM koogate_health(15)", 0, NULL))) {
+		printf("health: %s\n", PQntuples(res) ? PQgetvalue(res, 0, 0) : "green");
+		for (int r = 0; r < PQntuples(res); r++)
+			printf("  %s: %s\n", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
 		PQclear(res);
 	}
 	res = exec_ok(db,

@@ -20,8 +20,8 @@ static void serve(struct kg_ctx *c)
 	tenant = kg_params_get(&c->params, "tenant");
 	if (!tenant || !*tenant)
 		tenant = kg_cfg.cas_tenant;
-	if (!*kg_cfg.cas_callback_url) {
-		login_fail(c, LOGIN_INTERNAL, "cas_callback_url is not configured");
+	if (kg_config_login_problem("cas")) {
+		login_fail(c, LOGIN_INTERNAL, kg_config_login_problem("cas"));
 		return;
 	}
 	if ((e = login_tenant(tenant, &t)) != LOGIN_OK) {

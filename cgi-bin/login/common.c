@@ -675,12 +675,17 @@ void login_fail(struct kg_ctx *c, enum login_err e, const char *why)
 		[LOGIN_INTERNAL]       = { 500, KG_V_ERROR, "Login failed", "Please try again later." },
 	};
 	struct kbuf h = { 0 };
+	char ref[LOGIN_REF_LEN + 1];
 
 	/* A verdict the caller set (bad-state) says more than the page's. */
 	if (c->verdict == KG_V_OK)
 		c->verdict = pages[e].verdict;
-	kg_log("login refused (%s): %s", kg_verdict_name(c->verdict), why && *why ? why : "-");
-	kg_respond_page(&c->req, pages[e].status, login_page_headers(&h), pages[e].title, pages[e].message);
+	/* The buyer sees the reference, the log has it with the cause: support
+	 * finds the line without the page leaking anything. */
+	kg_random_chars(ref, LOGIN_REF_LEN, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789");
+	kg_log("login refused (%s) ref=%s: %s", kg_verdict_name(c->verdict), ref, why && *why ? why : "-");
+	kg_respond_page(&c->req, pages[e].status, login_page_headers(&h),
+	                &(struct kg_page_msg){ .title = pages[e].title, .message = pages[e].message, .ref = ref });
 	kbuf_free(&h);
 }
 

@@ -28,10 +28,6 @@ static void web(struct kg_ctx *c, const char *next)
 	struct kbuf url = { 0 }, h = { 0 };
 	const char *t = kg_cfg.login_unified_url, *mark;
 
-	if (!*kg_cfg.app_id) {
-		login_fail(c, LOGIN_INTERNAL, "app_id is not configured (the app credential's appId)");
-		return;
-	}
 	while ((mark = strstr(t, "{appId}"))) {
 		kbuf_put(&url, t, (size_t)(mark - t));
 		login_url_encode(&url, kg_cfg.app_id);
@@ -57,10 +53,6 @@ static void workbench(struct kg_ctx *c, const char *tenant, const char *next)
 	char state[33], bind[33];
 	enum login_err e;
 
-	if (!*kg_cfg.login_callback_url) {
-		login_fail(c, LOGIN_INTERNAL, "login_callback_url is not configured");
-		return;
-	}
 	if ((e = login_tenant(tenant, &t)) != LOGIN_OK) {
 		login_fail(c, e, "no tenant binding with app credentials for the tenant given");
 		return;
@@ -96,7 +88,9 @@ static void serve(struct kg_ctx *c)
 	next = login_safe_next(kg_params_get(&c->params, "next"));
 	if (!mode || !*mode)
 		mode = kg_cfg.login_mode;
-	if (strcmp(mode, "workbench") == 0)
+	if ((strcmp(mode, "workbench") == 0 || strcmp(mode, "web") == 0) && kg_config_login_problem(mode))
+		login_fail(c, LOGIN_INTERNAL, kg_config_login_problem(mode));
+	else if (strcmp(mode, "workbench") == 0)
 		workbench(c, kg_params_get(&c->params, "tenant"), next);
 	else if (strcmp(mode, "web") == 0)
 		web(c, next);
@@ -104,8 +98,16 @@ static void serve(struct kg_ctx *c)
 		login_fail(c, LOGIN_UNKNOWN_TENANT, "unknown login mode");
 }
 
+/* Said at start, before a buyer meets it (lighttpd starts the program with
+ * the server; mod_fcgid at the first request; koogate status says it too). */
+static const char *config_problem(void)
+{
+	return kg_config_login_problem(kg_cfg.login_mode);
+}
+
 int main(void)
 {
-	static const struct kg_program prog = { .name = "login", .needs_master_key = true, .serve = serve };
+	static const struct kg_program prog = { .name = "login", .needs_master_key = true, .serve = serve,
+	                                         .config_problem = config_problem };
 	return kg_main(&prog);
 }

@@ -11,6 +11,7 @@
 
 #define LOGIN_COOKIE "kg_session"
 #define LOGIN_BIND_COOKIE "kg_login"
+#define LOGIN_REF_LEN 10         /* reference id of a failed login, in page and log */
 
 struct login_tenant {
 	char        instance_id[65];

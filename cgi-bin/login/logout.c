@@ -27,7 +27,9 @@ static void serve(struct kg_ctx *c)
 		if (*after)
 			kg_respond_redirect(&c->req, after, h.p);
 		else
-			kg_respond_page(&c->req, 200, login_page_headers(&h), "Logged out", "You are logged out.");
+			kg_respond_page(&c->req, 200, login_page_headers(&h), &(struct kg_page_msg){
+				.title = "Logged out", .message = "You are logged out.",
+				.link = "login", .link_text = "Log in again" });
 		kbuf_free(&h);
 		return;
 	}

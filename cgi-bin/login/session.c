@@ -38,7 +38,9 @@ static void no_session(struct kg_ctx *c, bool page, struct kbuf *h)
 {
 	c->verdict = KG_V_NO_SESSION;
 	if (page)
-		kg_respond_page(&c->req, 401, h->p, "Not logged in", "There is no active session in this browser.");
+		kg_respond_page(&c->req, 401, h->p, &(struct kg_page_msg){
+			.title = "Not logged in", .message = "There is no active session in this browser.",
+			.link = "login", .link_text = "Log in" });
 	else
 		kg_respond_with(&c->req, 401, "application/json;charset=UTF-8", h->p, NULL,
 		                "{\"error\":\"no session\"}", 22);
@@ -72,16 +74,14 @@ static void serve(struct kg_ctx *c)
 		return;
 	}
 	if (page) {
-		kbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>koogate</title>"
-		              "</head>\n<body style=\"font-family:sans-serif;margin:3em\">\n<p>Logged in as <b id=\"kg-user\">");
-		kbuf_put_html(&b, s.id.user);
-		kbuf_puts(&b, "</b> (");
-		kbuf_put_html(&b, s.id.name);
-		kbuf_puts(&b, ") of tenant <span id=\"kg-tenant\">");
-		kbuf_put_html(&b, s.tenant_code[0] ? s.tenant_code : s.tenant_id);
-		kbuf_puts(&b, "</span>, role <span id=\"kg-role\">");
-		kbuf_put_html(&b, s.id.role);
-		kbuf_puts(&b, "</span>.</p>\n<p><a id=\"kg-logout\" href=\"logout\">Log out</a></p>\n</body></html>\n");
+		kg_page_begin(&b, "Logged in", NULL);
+		kg_page_text(&b, "<main class=\"box card\"><h1>Logged in</h1>\n<p>Logged in as <b id=\"kg-user\">",
+		             s.id.user, "</b> (");
+		kg_page_text(&b, "", s.id.name, ") of tenant <span id=\"kg-tenant\">");
+		kg_page_text(&b, "", s.tenant_code[0] ? s.tenant_code : s.tenant_id, "</span>, role <span id=\"kg-role\">");
+		kg_page_text(&b, "", s.id.role, "</span>.</p>\n<p><a class=\"button\" id=\"kg-logout\" href=\"logout\">"
+		             "Log out</a></p></main>\n");
+		kg_page_end(&b);
 		kg_respond_with(&c->req, 200, "text/html; charset=utf-8", h.p, NULL, b.p, b.len);
 	} else {
 		o = json_object_new_object();

@@ -193,6 +193,9 @@ int kg_main(const struct kg_program *prog)
 		kg_log("configuration error: rsa_private_key: %s", err);
 		return 1;
 	}
+	if (prog->config_problem && prog->config_problem())
+		kg_log("configuration problem: %s; until it is fixed buyers get an error page with a reference id",
+		       prog->config_problem());
 	derive_keys();
 	/* What this program never uses is not kept where a bug could read it. */
 	kg_config_drop_secrets(prog->needs_master_key, prog->needs_apig);

@@ -30,6 +30,9 @@ struct kg_program {
 	void          (*follow_up)(struct kg_ctx *c);
 	/* optional: resultMsg of a success answered by kg_dispatch */
 	const char     *ok_msg;
+	/* optional: a configuration problem that does not stop the program but
+	 * fails some requests; logged at start so the operator sees it first */
+	const char   *(*config_problem)(void);
 };
 
 struct kg_ctx {

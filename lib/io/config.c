@@ -384,3 +384,14 @@ void kg_config_drop_secrets(bool keep_master_key, bool keep_apig)
 		wipe_str(&kg_cfg.apig_sk);
 	wipe_str(&kg_cfg.usage_key);
 }
+
+const char *kg_config_login_problem(const char *mode)
+{
+	if (strcmp(mode, "web") == 0 && !*kg_cfg.app_id)
+		return "app_id is not configured (the app credential's appId; web-mode login needs it)";
+	if (strcmp(mode, "workbench") == 0 && !*kg_cfg.login_callback_url)
+		return "login_callback_url is not configured (workbench-mode login needs it)";
+	if (strcmp(mode, "cas") == 0 && !*kg_cfg.cas_callback_url)
+		return "cas_callback_url is not configured (CAS login needs it)";
+	return NULL;
+}

@@ -87,5 +87,9 @@ bool kg_config_load(const char *path, char *err, size_t errlen);
  * in it cannot reveal them: the master key unless keep_master_key, the APIG
  * secret key unless keep_apig, and the usage push key (only the CLI pushes). */
 void kg_config_drop_secrets(bool keep_master_key, bool keep_apig);
+/* Why a buyer login of mode ("web", "workbench", "cas") cannot start with
+ * this configuration, naming the key; NULL when it can. Checked when the
+ * login program starts, by koogate status and the status page. */
+const char *kg_config_login_problem(const char *mode);
 
 #endif

@@ -102,19 +102,11 @@ void kg_respond_redirect(struct kg_req *r, const char *location, const char *hea
 	kbuf_free(&h);
 }
 
-void kg_respond_page(struct kg_req *r, int status, const char *headers, const char *title,
-                     const char *message)
+void kg_respond_page(struct kg_req *r, int status, const char *headers, const struct kg_page_msg *m)
 {
 	struct kbuf b = { 0 };
 
-	kbuf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	              "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-	kbuf_put_html(&b, title);
-	kbuf_puts(&b, "</title></head>\n<body style=\"font-family:sans-serif;margin:3em\"><h1>");
-	kbuf_put_html(&b, title);
-	kbuf_puts(&b, "</h1>\n<p>");
-	kbuf_put_html(&b, message);
-	kbuf_puts(&b, "</p>\n</body></html>\n");
+	kg_page_message(&b, m);
 	kg_respond_with(r, status, "text/html; charset=utf-8", headers, NULL, b.p, b.len);
 	kbuf_free(&b);
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <json-c/json.h>
+#include "page.h"
 #include "request.h"
 #include "result.h"
 
@@ -17,9 +18,9 @@ void kg_respond_with(struct kg_req *r, int status, const char *content_type, con
                      const char *key, const char *body, size_t n);
 /* 302 to location, with extra header lines (cookies). */
 void kg_respond_redirect(struct kg_req *r, const char *location, const char *headers);
-/* A small HTML page; title and message are escaped here, at the output. */
-void kg_respond_page(struct kg_req *r, int status, const char *headers, const char *title,
-                     const char *message);
+/* A small HTML page in the shared style (page.h); every text is escaped at
+ * the output. */
+void kg_respond_page(struct kg_req *r, int status, const char *headers, const struct kg_page_msg *m);
 /* Transport faults (404, 405, 413, 400): a short plain-text body. */
 void kg_respond_status(struct kg_req *r, int status);
 /* {"resultCode":..,"resultMsg":.., <extra members in order>} signed with key.

@@ -12,6 +12,7 @@ the fake tenant IdP (tests/fakes/idp.py) for the cross-node login. Then:
      with a valid Body-Sign within 1 s on both nodes, /koogate/metrics says koogate_database_up 0;
      after PostgreSQL is started again the calls
      succeed without restarting the web servers (also the first call after a restart while idle).
+     The status page says it too: red, "the database did not answer", HTTP 503, within 3 s.
   2  A FastCGI process SIGKILLed in the middle of a request (newInstance blocked on a conflicting
      uncommitted order line; authSync of 500 users blocked on a row lock half-way): the client gets
      a transport error or 5xx, the database holds all or nothing, the next request works.
@@ -273,6 +274,14 @@ def answer(node, resp, family="basic"):
         if not m or m.group(1) != fr.body_sign_value(key, resp.body):
             probs.append("Body-Sign does not verify with the %s key" % family)
     return rc, probs
+
+
+def status_page(node, timeout=10.0):
+    """GET the on-call status page with the stack's user and password."""
+    tok = base64.b64encode(("%s:%s" % (node.env["KOOGATE_STATUS_USER"], node.env["KOOGATE_STATUS_PASSWORD"]))
+                           .encode()).decode()
+    return fr.http_request("GET", node.env["KOOGATE_STATUS_URL"], [("Authorization", "Basic " + tok)], None,
+                           timeout=timeout)
 
 
 def expect_code(name, node, resp, want, family="basic", max_s=None):
@@ -555,6 +564,16 @@ def case1(A, B, kit_tenant):
             # Monitoring must still get an answer, saying the database is down.
             check_metrics_db("1 pg-down %s: /koogate/metrics answers 200 with koogate_database_up 0 and the build"
                              % node.name, node, 0)
+        for node in nodes:
+            r, e = safe(status_page, node)
+            name = "1 pg-down %s: the status page is red, says the database did not answer, HTTP 503" % node.name
+            if e:
+                R.fail(name, "%s: %s" % (type(e).__name__, e))
+            else:
+                text = r.body.decode("utf-8", "replace")
+                R.check(name, r.status == 503 and 'data-level="red"' in text and
+                        "the database did not answer" in text and r.elapsed < 3.0,
+                        "HTTP %d after %.2f s: %s" % (r.status, r.elapsed, text[:200]), "%.2f s" % r.elapsed)
     finally:
         took = pg_ctl(A, "start")
         note("PostgreSQL started again (%.2f s)" % took)
