@@ -35,7 +35,8 @@ class Stack:
         subprocess.run([self.checkout + "/tools/stack.sh", "stop", "--var", self.var], capture_output=True)
         subprocess.run(["rm", "-rf", self.var], check=True)
         r = subprocess.run([self.checkout + "/tools/stack.sh", "start", "--server", "apache", "--var", self.var,
-                            "--port", str(free_port()), "--set", "order_fetch_inline=0"],
+                            "--port", str(free_port()), "--set", "order_fetch_inline=0"]
+                           + [a for kv in self.settings for a in ("--set", kv)],
                            capture_output=True, text=True)
         if r.returncode:
             sys.exit("compare: %s stack did not start:\n%s" % (self.name, r.stderr[-2000:]))
@@ -112,11 +113,13 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--var", default="var/compare")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for both stacks (e.g. usage_info=0 to compare without a feature the old one lacks)")
     o = ap.parse_args()
     stacks = [Stack("old", o.old, o.var + "-old"), Stack("new", o.new, o.var + "-new")]
     try:
         for s in stacks:
-            s.instances = o.instances
+            s.instances, s.settings = o.instances, o.set
             s.start(o.instances)
         for s in stacks:     # every program's processes started before anything is measured
             for _, args in KINDS:
