@@ -91,10 +91,14 @@ sanitize:
 fuzz:
 	tests/fuzz/run.sh
 
-# Throughput and latency against the real stack, as ratios to the hello-world ceiling.
+# Throughput and latency against the real stack, as ratios to the hello-world ceiling; then koogate
+# against the Node.js peer on both servers (bench/peer.sh, BENCH_PEER) and a burst after ten quiet
+# minutes (bench/coldburst.sh). About 45 minutes; a quiet machine.
 bench: deps
 	$(MAKE) all
 	bench/run.sh
+	bench/peer.sh
+	bench/coldburst.sh
 
 clean:
 	rm -rf build

@@ -409,17 +409,18 @@ def cmd_report(jsonl, facts_path, out):
     floor = facts.get("floor") or []
     if floor:
         L.append("## The database alone (pgbench, the same statements, %s clients, nothing else running)\n" % facts["conns"])
-        L.append("| what one request sends | per second | ratio to hello | the stack measured |")
-        L.append("|---|---:|---:|---:|")
+        L.append("| what one request sends | per second | WAL bytes per request | ratio to hello | the stack measured |")
+        L.append("|---|---:|---:|---:|---:|")
         for label, name, stack in (("claim", "the bookkeeping call alone (nonce claim + one audit row)", None),
                                    ("query1", "queryInstance: bookkeeping + the read", "query1"),
-                                   ("new", "newInstance: bookkeeping + find + create (synchronous commit)", "new_noqo")):
+                                   ("new", "newInstance: bookkeeping + find + create with order row and event (synchronous commit)", "new_noqo")):
             xs = [f["tps"] for f in floor if f["label"] == "floor_" + label]
             if not xs:
                 continue
             tps = median(xs)
+            wal = median([f.get("wal_bytes", 0) for f in floor if f["label"] == "floor_" + label])
             got = med(stack, "rps") if stack and stack in by else None
-            L.append("| %s | %.0f | %.1f %% | %s |" % (name, tps, tps / hello * 100 if hello else 0,
+            L.append("| %s | %.0f | %.0f | %.1f %% | %s |" % (name, tps, wal, tps / hello * 100 if hello else 0,
                      "%.0f (%.1f %%)" % (got, got / hello * 100) if got and hello else ""))
         L.append("")
         L.append("pgbench (prepared statements, 2 threads) shares the same cores but is a lighter client than the "

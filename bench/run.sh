@@ -335,26 +335,34 @@ fi
 FLOOR=$W/floor
 mkdir -p "$FLOOR"
 : >"$FLOOR/runs.jsonl"
-CALL="[{\"at\":$(date +%s).5,\"http_status\":200,\"duration_ms\":0.9,\"program\":\"produce\",\"activity\":\"queryInstance\",\"verdict\":\"ok\",\"result_code\":\"000000\",\"instance_id\":\"bench-0000001\",\"order_id\":null,\"remote_addr\":\"127.0.0.1\"}]"
+CALL="[{\"at\":$(date +%s).5,\"http_status\":200,\"duration_ms\":0.9,\"program\":\"produce\",\"activity\":\"queryInstance\",\"verdict\":\"ok\",\"result_code\":\"000000\",\"instance_id\":\"bench-0000001\",\"order_id\":null,\"remote_addr\":\"127.0.0.1\",\"probe\":null}]"
 # (the audit row is a pgbench variable, -D calls=...: a ':' in the script text would read as one)
-CLAIM="SELECT koogate_bookkeeping('basic', md5(random()::text || clock_timestamp()::text), 120, CAST(:calls AS json));"
+CLAIM="SELECT koogate_bookkeeping('basic', md5(random()::text || clock_timestamp()::text), 120, CAST(:calls AS json), (extract(epoch FROM now()) * 1000)::bigint);"
 ORDER="'CSBFLOOR' || :client_id || '-' || :n"
+LINE="$ORDER || '-000001'"
 printf '%s\n' "$CLAIM" >"$FLOOR/claim.sql"
 printf '%s\n' "\\set id random(0, $((SEED - 1)))" "$CLAIM" \
-    "SELECT instance_id, status, app_front_end_url, app_admin_url, app_user_name, app_password, app_memo, NULL, NULL FROM instance WHERE instance_id = ANY (ARRAY['bench-' || lpad(:id::text, 7, '0')]);" \
+    "SELECT i.instance_id, i.status, i.app_front_end_url, i.app_admin_url, i.app_user_name, i.app_password, i.app_memo, i.test_flag, u.usage_value, u.statistical_time FROM instance i LEFT JOIN LATERAL koogate_usage_info(i, '{}', '{}', 3600) u ON true WHERE i.instance_id = ANY (ARRAY['bench-' || lpad(:id::text, 7, '0')]);" \
     >"$FLOOR/query1.sql"
+# cgi-bin/produce/instance.c's find and create (capacity hook, instance, order row, event), verbatim
+# but for the parameters
 printf '%s\n' "\\set n random(1, 2000000000)" "$CLAIM" \
-    "SELECT instance_id FROM instance WHERE generation = 2 AND order_id = $ORDER AND order_line_id = $ORDER || '-000001' AND test_flag = false;" \
-    "WITH ins AS (INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id, business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name, app_password, app_memo) VALUES (gen_random_uuid()::text, 2::smallint, $ORDER, $ORDER || '-000001', '', gen_random_uuid()::text, 'active', false, 'https://app.example.com/login', NULL, 'u' || :n, decode(md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex'), NULL) ON CONFLICT DO NOTHING RETURNING instance_id, order_id, order_line_id, test_flag, status, generation), ev AS (INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail) SELECT 'created', instance_id, order_id, order_line_id, test_flag, jsonb_build_object('generation', generation, 'businessId', 'x', 'productId', '', 'status', status) FROM ins) SELECT instance_id FROM ins;" \
+    "SELECT instance_id FROM instance WHERE generation = 2 AND order_id = $ORDER AND order_line_id = $LINE AND test_flag = false;" \
+    "WITH cap AS (SELECT CASE WHEN false THEN NULL ELSE koogate_capacity('new', 2, $ORDER, $LINE, NULL, NULL, 'bf' || :client_id || '-' || :n) END AS refusal), ins AS (INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id, business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name, app_password, app_memo) SELECT 'bf' || :client_id || '-' || :n, 2::smallint, $ORDER, $LINE, '', 'bf' || :client_id || '-' || :n, 'active', false, 'https://app.example.com/login', NULL, 'u' || :n, decode(md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex'), NULL FROM cap WHERE refusal IS NULL ON CONFLICT DO NOTHING RETURNING instance_id, order_id, order_line_id, product_id, test_flag, status, generation), ord AS (INSERT INTO instance_order (instance_id, order_id, order_line_id, kind, product_id, test_flag, fetch_state, fetch_next_at) SELECT instance_id, order_id, order_line_id, 'new', NULLIF(product_id, ''), test_flag, CASE WHEN generation = 2 THEN 'pending' ELSE 'none' END, CASE WHEN generation = 2 THEN now() END FROM ins), ev AS (INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail) SELECT 'created', instance_id, order_id, order_line_id, test_flag, jsonb_build_object('generation', generation, 'businessId', 'x', 'productId', '', 'status', status) FROM ins) SELECT ins.instance_id, cap.refusal FROM cap LEFT JOIN ins ON true;" \
     >"$FLOOR/new.sql"
 for kind in claim query1 new; do
     for r in $(seq 1 "$ROUNDS"); do
         # as the FastCGI programs' sessions: events notified by the next bookkeeping call (sql/010)
-        tps=$(PGOPTIONS="-c koogate.notify_later=on" pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -D calls="$CALL" -f "$FLOOR/$kind.sql" 2>"$FLOOR/$kind.err" \
-              | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-        [ -n "$tps" ] || die "pgbench $kind failed: $(tail -n 3 "$FLOOR/$kind.err")"
-        printf '{"label": "floor_%s", "tps": %s}\n' "$kind" "$tps" >>"$FLOOR/runs.jsonl"
-        say "database alone, $kind: $tps per second"
+        lsn=$("${PSQL[@]}" -c "SELECT pg_current_wal_insert_lsn()")
+        PGOPTIONS="-c koogate.notify_later=on" pgbench -n -M prepared -c "$CONNS" -j 2 -T "$SECS" -D calls="$CALL" \
+            -f "$FLOOR/$kind.sql" >"$FLOOR/$kind.out" 2>"$FLOOR/$kind.err" || true
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$FLOOR/$kind.out")
+        txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$FLOOR/$kind.out")
+        [ -n "$tps" ] && [ -n "$txs" ] || die "pgbench $kind failed: $(tail -n 3 "$FLOOR/$kind.err")"
+        # WAL written per request (checkpoints' full-page images included, as in production)
+        wal=$("${PSQL[@]}" -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn') / $txs)")
+        printf '{"label": "floor_%s", "tps": %s, "wal_bytes": %s}\n' "$kind" "$tps" "$wal" >>"$FLOOR/runs.jsonl"
+        say "database alone, $kind: $tps per second, $wal bytes of WAL per request"
         if [ "$kind" = new ]; then drop_new; fi
     done
 done

@@ -15,7 +15,7 @@
 #include "prom.h"
 #include "response.h"
 
-static struct kg_stmt q_fold = KG_BOOKKEEPING_STMT(metrics_fold, 0, "SELECT koogate_call_fold()");
+static struct kg_stmt q_fold = KG_STMT(metrics_fold, 0, "SELECT koogate_call_fold()");
 /* One statement, one snapshot: the counters and the histograms agree. Rows
  * with histogram = 1 are the (program, activity) totals. */
 static struct kg_stmt q_calls = KG_READ_STMT(metrics_calls, 0,

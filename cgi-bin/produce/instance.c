@@ -10,7 +10,9 @@
 #include "log.h"
 
 /* One row: the new instance's id (NULL when nothing was inserted) and the
- * vendor's capacity refusal (sql/015; NULL when there is room). */
+ * vendor's capacity refusal (sql/015; NULL when there is room). The instance,
+ * its order row (V2: Query Order pending, D10) and its event: one statement,
+ * one transaction (sql/025). */
 static struct kg_stmt q_create = KG_STMT(instance_create, 13,
 	"WITH cap AS (SELECT CASE WHEN $8::boolean THEN NULL"
 	"  ELSE koogate_capacity('new', $2::integer, $3, $4, NULLIF($5, ''), NULL, $1) END AS refusal"
@@ -21,7 +23,14 @@ static struct kg_stmt q_create = KG_STMT(instance_create, 13,
 	"  SELECT $1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13"
 	"  FROM cap WHERE refusal IS NULL"
 	"  ON CONFLICT DO NOTHING"
-	"  RETURNING instance_id, order_id, order_line_id, test_flag, status, generation"
+	"  RETURNING instance_id, order_id, order_line_id, product_id, test_flag, status, generation"
+	"), ord AS ("
+	"  INSERT INTO instance_order (instance_id, order_id, order_line_id, kind, product_id, test_flag,"
+	"    fetch_state, fetch_next_at)"
+	"  SELECT instance_id, order_id, order_line_id, 'new', NULLIF(product_id, ''), test_flag,"
+	"         CASE WHEN generation = 2 THEN 'pending' ELSE 'none' END,"
+	"         CASE WHEN generation = 2 THEN now() END"
+	"  FROM ins"
 	"), ev AS ("
 	"  INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail)"
 	"  SELECT 'created', instance_id, order_id, order_line_id, test_flag,"

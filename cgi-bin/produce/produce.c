@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "produce.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "log.h"
@@ -105,8 +106,10 @@ static void serve(struct kg_ctx *c)
 static void fetch_orders(struct kg_ctx *c)
 {
 	(void)c;
-	if (kg_cfg.order_fetch_inline && kg_orders_configured())
-		(void)kg_orders_fetch_due(2, 4000);
+	if (!kg_cfg.order_fetch_inline || !kg_orders_configured())
+		return;
+	kg_audit_flush(true);   /* announce the new event before Query Order's seconds */
+	(void)kg_orders_fetch_due(2, 4000);
 }
 
 int main(void)

@@ -23,7 +23,7 @@ static struct kg_aeskey appinfo_keys[KG_MAX_KEYS][3];
 /* Housekeeping, now and then after an answer: expired nonces, used or
  * expired login states, ended sessions, inbound calls past their retention;
  * a bounded amount each time (sql/013). */
-static struct kg_stmt q_prune = KG_BOOKKEEPING_STMT(prune_expired, 1, "SELECT koogate_prune($1::int)");
+static struct kg_stmt q_prune = KG_STMT(prune_expired, 1, "SELECT koogate_prune($1::int)");
 
 void kg_reply(struct kg_ctx *c, enum kg_result res, const char *msg, json_object *extra)
 {
@@ -251,14 +251,11 @@ int kg_main(const struct kg_program *prog)
 		       c.instance_id[0] ? c.instance_id : "-", c.order_id[0] ? c.order_id : "-",
 		       c.req.probe[0] ? " probe=" : "", c.req.probe);
 		kg_audit_add(&c, ms);
-		/* Now, not later: the call sends the NOTIFY of any event just written (sql/010). */
-		if (kg_db_wrote())
-			kg_audit_flush(true);
-		if (c.follow_up && prog->follow_up) {
+		/* The NOTIFY of an event just written (sql/010) travels with the
+		 * next bookkeeping call: the next request's claim, or the idle
+		 * flush KG_AUDIT_IDLE_MS later. Not a round trip of its own. */
+		if (c.follow_up && prog->follow_up)
 			prog->follow_up(&c);
-			if (kg_db_wrote())
-				kg_audit_flush(true);
-		}
 		if (++served % 256 == 0 && kg_db_ready()) {
 			char days[16];
 			const char *p[1] = { days };

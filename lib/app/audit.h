@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The audit rows (inbound_call, sql/010): one per call, queued as a JSON
- * array and written with the process's next nonce claim, or on their own
- * when the process is idle, the queue full or its oldest row too old. */
+ * array and written in batches with the process's nonce claims, or on their
+ * own when the process is idle, the queue full or its oldest row too old. */
 #ifndef KG_AUDIT_H
 #define KG_AUDIT_H
 
@@ -18,6 +18,8 @@ extern struct kg_stmt kg_bookkeeping;
 
 /* The queued rows as a JSON array for a call to carry, or NULL when none. */
 const char *kg_audit_rows(void);
+/* The same, for a nonce claim to carry: only once a batch has queued. */
+const char *kg_audit_batch(void);
 /* The call that carried them ran (whatever its answer): forget them. */
 void kg_audit_carried(void);
 /* How many rows wait. */

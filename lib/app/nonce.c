@@ -31,7 +31,7 @@ void kg_nonce_claim(struct kg_ctx *c, const char *nonce, const char *ts)
 {
 	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
 	snprintf(claim.ts, sizeof claim.ts, "%s", ts);
-	claim.params[3] = kg_audit_rows();
+	claim.params[3] = kg_audit_batch();
 	kg_db_prelude(&c->tx, &kg_bookkeeping, claim.params);
 }
 

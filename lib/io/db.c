@@ -17,7 +17,6 @@ bool kg_db_notify_later;
 
 static PGconn  *conn;
 static unsigned conn_gen;
-static bool     wrote;
 static double   last_used_ms;
 static char     last_state[6];
 static char     last_message[256];
@@ -233,10 +232,7 @@ static PGresult *run(struct kg_stmt *st, const char *const *params)
 		return NULL;
 	if (!(res = exec_bounded(st, params, NULL)))
 		return NULL;
-	res = checked(res, st);
-	if (res && !st->reads_only && !st->bookkeeping)
-		wrote = true;
-	return res;
+	return checked(res, st);
 }
 
 static enum kg_prelude prelude_outcome(PGresult *res)
@@ -382,14 +378,6 @@ void kg_db_rollback(void)
 {
 	if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
 		(void)simple("ROLLBACK");
-}
-
-bool kg_db_wrote(void)
-{
-	bool w = wrote;
-
-	wrote = false;
-	return w;
 }
 
 const char *kg_db_sqlstate(void)

@@ -16,11 +16,9 @@ struct kg_stmt {
 	int         nparams;
 	unsigned    prepared_gen;   /* connection generation it was prepared on */
 	bool        reads_only;     /* a plain SELECT of tables: may share the prelude's round trip */
-	bool        bookkeeping;    /* writes nonces and audit rows only: not a change of state */
 };
-#define KG_STMT(id, n, text) { #id, text, n, 0, false, false }
-#define KG_READ_STMT(id, n, text) { #id, text, n, 0, true, false }
-#define KG_BOOKKEEPING_STMT(id, n, text) { #id, text, n, 0, false, true }
+#define KG_STMT(id, n, text) { #id, text, n, 0, false }
+#define KG_READ_STMT(id, n, text) { #id, text, n, 0, true }
 
 /* Set before the first connection: events written on it are not notified in
  * their own transaction but by the next bookkeeping call (sql/010). */
@@ -66,9 +64,6 @@ void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *para
 /* Runs the prelude now if it is still pending; its outcome (repeatable). */
 enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx);
 void kg_db_rollback(void);
-/* Whether a statement that may change state (neither reads_only nor
- * bookkeeping) has succeeded since the last call. */
-bool kg_db_wrote(void);
 /* The SQLSTATE of the last failed statement ("" if none). */
 const char *kg_db_sqlstate(void);
 /* Its primary message (values the caller may show, e.g. a function's RAISE). */

@@ -6,20 +6,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+/* OpenSSL 3's one-shot HMAC() looks the algorithms up by name at every call
+ * (5.9 µs against 2.3 µs for 300 bytes); a request computes three or four.
+ * One context per process, keyed anew each time. */
 void kg_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                     unsigned char out[KG_SHA256_LEN])
 {
-	unsigned int len = KG_SHA256_LEN;
+	static EVP_MAC_CTX *ctx;
+	size_t len;
 
-	if (!HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len))
+	if (!ctx) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		if (!mac || !(ctx = EVP_MAC_CTX_new(mac)) || !EVP_MAC_CTX_set_params(ctx, params))
+			abort();
+		EVP_MAC_free(mac);      /* the context keeps its own reference */
+	}
+	/* A NULL key would mean "the previous key" to EVP_MAC_init. */
+	if (!EVP_MAC_init(ctx, key ? key : "", key ? keylen : 0, NULL) ||
+	    !EVP_MAC_update(ctx, data, n) || !EVP_MAC_final(ctx, out, &len, KG_SHA256_LEN) ||
+	    len != KG_SHA256_LEN)
 		abort();
 }
 
