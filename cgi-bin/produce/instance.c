@@ -9,35 +9,45 @@
 #include "db.h"
 #include "log.h"
 
-/* One row: the new instance's id (NULL when nothing was inserted) and the
- * vendor's capacity refusal (sql/015; NULL when there is room). The instance,
- * its order row (V2: Query Order pending, D10) and its event: one statement,
- * one transaction (sql/025). */
-static struct kg_stmt q_create = KG_STMT(instance_create, 13,
-	"WITH cap AS (SELECT CASE WHEN $8::boolean THEN NULL"
-	"  ELSE koogate_capacity('new', $2::integer, $3, $4, NULLIF($5, ''), NULL, $1) END AS refusal"
-	"), ins AS ("
-	"  INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id,"
-	"    business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name,"
-	"    app_password, app_memo)"
-	"  SELECT $1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13"
-	"  FROM cap WHERE refusal IS NULL"
-	"  ON CONFLICT DO NOTHING"
-	"  RETURNING instance_id, order_id, order_line_id, product_id, test_flag, status, generation"
-	"), ord AS ("
-	"  INSERT INTO instance_order (instance_id, order_id, order_line_id, kind, product_id, test_flag,"
-	"    fetch_state, fetch_next_at)"
-	"  SELECT instance_id, order_id, order_line_id, 'new', NULLIF(product_id, ''), test_flag,"
-	"         CASE WHEN generation = 2 THEN 'pending' ELSE 'none' END,"
-	"         CASE WHEN generation = 2 THEN now() END"
-	"  FROM ins"
-	"), ev AS ("
-	"  INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail)"
-	"  SELECT 'created', instance_id, order_id, order_line_id, test_flag,"
-	"         jsonb_build_object('generation', generation, 'businessId', $6::text,"
-	"                            'productId', $5::text, 'status', status)"
-	"  FROM ins"
-	") SELECT ins.instance_id, cap.refusal FROM cap LEFT JOIN ins ON true");
+/* One row: the instance of this order line, whether it already existed or
+ * was created now (NULL: a concurrent request is creating it, or the
+ * businessId already names another instance), whether it was created now,
+ * and the vendor's capacity refusal (sql/015; NULL when there is room; an
+ * order already answered is never refused). The instance, its order row (V2:
+ * Query Order pending, D10) and its event: one statement, one transaction
+ * (sql/025), which is also the nonce claim's (sql/026): a request's first
+ * statement, so no separate look-up goes before it. $14 is the order line
+ * as each generation names it: orderLineId (V2), productId (V1). */
+#define CREATE_SQL(generation, line_column) \
+	"WITH old AS (SELECT instance_id FROM instance" \
+	"  WHERE generation = " generation " AND order_id = $3 AND " line_column " = $14 AND test_flag = $8::boolean" \
+	"), cap AS (SELECT CASE WHEN $8::boolean OR EXISTS (SELECT FROM old) THEN NULL" \
+	"  ELSE koogate_capacity('new', $2::integer, $3, $4, NULLIF($5, ''), NULL, $1) END AS refusal" \
+	"), ins AS (" \
+	"  INSERT INTO instance (instance_id, generation, order_id, order_line_id, product_id," \
+	"    business_id, status, test_flag, app_front_end_url, app_admin_url, app_user_name," \
+	"    app_password, app_memo)" \
+	"  SELECT $1, $2::smallint, $3, $4, $5, $6, $7, $8::boolean, $9, $10, $11, $12::bytea, $13" \
+	"  FROM cap WHERE refusal IS NULL AND NOT EXISTS (SELECT FROM old)" \
+	"  ON CONFLICT DO NOTHING" \
+	"  RETURNING instance_id, order_id, order_line_id, product_id, test_flag, status, generation" \
+	"), ord AS (" \
+	"  INSERT INTO instance_order (instance_id, order_id, order_line_id, kind, product_id, test_flag," \
+	"    fetch_state, fetch_next_at)" \
+	"  SELECT instance_id, order_id, order_line_id, 'new', NULLIF(product_id, ''), test_flag," \
+	"         CASE WHEN generation = 2 THEN 'pending' ELSE 'none' END," \
+	"         CASE WHEN generation = 2 THEN now() END" \
+	"  FROM ins" \
+	"), ev AS (" \
+	"  INSERT INTO event (kind, instance_id, order_id, order_line_id, test_flag, detail)" \
+	"  SELECT 'created', instance_id, order_id, order_line_id, test_flag," \
+	"         jsonb_build_object('generation', generation, 'businessId', $6::text," \
+	"                            'productId', $5::text, 'status', status)" \
+	"  FROM ins" \
+	") SELECT COALESCE(ins.instance_id, (SELECT instance_id FROM old)), ins.instance_id IS NOT NULL, cap.refusal" \
+	"  FROM cap LEFT JOIN ins ON true"
+static struct kg_stmt q_create_v2 = KG_STMT(instance_create_v2, 14, CREATE_SQL("2", "order_line_id"));
+static struct kg_stmt q_create_v1 = KG_STMT(instance_create_v1, 14, CREATE_SQL("1", "product_id"));
 static struct kg_stmt q_find_v2 = KG_READ_STMT(instance_find_v2, 3,
 	"SELECT instance_id FROM instance"
 	" WHERE generation = 2 AND order_id = $1 AND order_line_id = $2 AND test_flag = $3::boolean");
@@ -120,15 +130,9 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 	const char *candidate = o->business_id;
 
 	*created = false;
-	/* A repeat is the common case for retries: look first, insert after. */
-	if ((r = find(&c->tx, o, id)) != KG_ENOINST) {
-		if (r == KG_OK)
-			kg_note_ids(c, id, o->order_id);
-		return r;
-	}
 	snprintf(gen, sizeof gen, "%d", o->generation);
 	for (int attempt = 0; attempt < 3; attempt++) {
-		const char *p[13];
+		const char *p[14];
 		PGresult *res;
 
 		kbuf_reset(&url);
@@ -153,21 +157,22 @@ enum kg_result instance_create(struct kg_ctx *c, const struct new_order *o,
 		p[10] = ready ? user : NULL;
 		p[11] = ready ? sealed_hex.p : NULL;
 		p[12] = ready && *kg_cfg.app_memo ? kg_cfg.app_memo : NULL;
-		res = kg_db_exec(&c->tx, &q_create, p);
+		p[13] = o->generation == 2 ? p[3] : p[4];
+		res = kg_db_exec(&c->tx, o->generation == 2 ? &q_create_v2 : &q_create_v1, p);
 		ck_memzero(password, sizeof password);
 		if (!res) {
 			r = KG_EINTERNAL;
 			break;
 		}
-		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1)) {
-			kg_log("order %s refused by koogate_capacity: %s", o->order_id, PQgetvalue(res, 0, 1));
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 2)) {
+			kg_log("order %s refused by koogate_capacity: %s", o->order_id, PQgetvalue(res, 0, 2));
 			PQclear(res);
 			r = KG_ENORES;
 			break;
 		}
 		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
 			snprintf(id, INSTANCE_ID_MAX + 1, "%s", PQgetvalue(res, 0, 0));
-			*created = true;
+			*created = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 			PQclear(res);
 			r = KG_OK;
 			break;

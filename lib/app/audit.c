@@ -11,9 +11,13 @@
 /* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
  * as the database prelude: with the handler's first statement, or alone.
  * $5, the signed timestamp, lets the claim refuse what a database crash or
- * failover may have made it forget (sql/012, sql/022). */
+ * failover may have made it forget (sql/012, sql/022). Its in-write form
+ * shares the transaction of the handler's first write and refuses by an
+ * error, which rolls that write back (lib/io/db.h, sql/026). */
 struct kg_stmt kg_bookkeeping = KG_STMT(bookkeeping, 5,
-	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint)");
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint, false)");
+struct kg_stmt kg_bookkeeping_in_write = KG_STMT(bookkeeping_in_write, 5,
+	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint, true)");
 
 #define CALLS_MAX      64
 #define CALLS_MAX_AGE  1000.0   /* ms */

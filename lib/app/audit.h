@@ -14,7 +14,7 @@ struct kg_ctx;
 
 /* koogate_bookkeeping(family, nonce, ttl, rows, signed timestamp): the nonce
  * claim and the queued rows in one statement; with a NULL nonce, the rows alone. */
-extern struct kg_stmt kg_bookkeeping;
+extern struct kg_stmt kg_bookkeeping, kg_bookkeeping_in_write;
 
 /* The queued rows as a JSON array for a call to carry, or NULL when none. */
 const char *kg_audit_rows(void);

@@ -32,7 +32,7 @@ void kg_nonce_claim(struct kg_ctx *c, const char *nonce, const char *ts)
 	snprintf(claim.nonce, sizeof claim.nonce, "%s", nonce);
 	snprintf(claim.ts, sizeof claim.ts, "%s", ts);
 	claim.params[3] = kg_audit_batch();
-	kg_db_prelude(&c->tx, &kg_bookkeeping, claim.params);
+	kg_db_prelude(&c->tx, &kg_bookkeeping, &kg_bookkeeping_in_write, claim.params);
 }
 
 bool kg_nonce_settled(struct kg_ctx *c)
@@ -40,7 +40,9 @@ bool kg_nonce_settled(struct kg_ctx *c)
 	enum kg_prelude o = kg_db_prelude_settle(&c->tx);
 	enum kg_verdict verdict = o == KG_PRELUDE_FALSE ? KG_V_REPLAY : KG_V_DB_ERROR;
 
-	if (o != KG_PRELUDE_FAILED)
+	/* The audit rows the claim carried are written, unless its in-write
+	 * form refused: that rolled them back with the write. */
+	if (o == KG_PRELUDE_TRUE || (o == KG_PRELUDE_FALSE && !c->tx.in_write))
 		kg_audit_carried();
 	if (o == KG_PRELUDE_NONE || o == KG_PRELUDE_TRUE)
 		return true;

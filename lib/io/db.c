@@ -173,48 +173,67 @@ static PGresult *checked(PGresult *res, const struct kg_stmt *st)
 	return NULL;
 }
 
-/* PQexecPrepared (or PQexec of sql) with a deadline. statement_timeout does
+/* A statement's deadline: db_timeout plus a margin. statement_timeout does
  * not cover a commit's wait for a synchronous standby (PostgreSQL disarms it
  * before committing), so with the standby gone a write would wait for ever.
- * Past db_timeout plus a margin the statement is cancelled; a cancelled
- * commit wait comes back as a success with a WARNING (note_notice), other
- * statements as an error. No answer even then: the connection is dropped. */
+ * Past the deadline the statement is cancelled; a cancelled commit wait
+ * comes back as a success with a WARNING (note_notice), other statements as
+ * an error. No answer even then: the connection is dropped. */
+struct bound {
+	double deadline;
+	bool   cancelled;
+};
+
+static struct bound bound_start(void)
+{
+	return (struct bound){ kg_mono_ms() + kg_cfg.db_timeout * 1000.0 + 500, false };
+}
+
+/* Waits until PQgetResult will not block; false when the connection was
+ * dropped for want of an answer. */
+static bool await_result(struct bound *b, const char *what)
+{
+	while (PQisBusy(conn)) {
+		struct pollfd p = { PQsocket(conn), POLLIN, 0 };
+		double left = b->deadline - kg_mono_ms();
+
+		if (left <= 0 && b->cancelled) {
+			kg_log("database error in %s: no answer after a cancel; dropping the connection", what);
+			drop();
+			return false;
+		}
+		if (left <= 0) {
+			PGcancel *c = PQgetCancel(conn);
+			char err[128];
+
+			if (c && !PQcancel(c, err, sizeof err))
+				kg_log("database: cancelling %s failed: %s", what, err);
+			PQfreeCancel(c);
+			b->cancelled = true;
+			b->deadline = kg_mono_ms() + 1000;
+			continue;
+		}
+		if (poll(&p, 1, (int)left + 1) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(conn))
+			break;      /* PQgetResult reports it */
+	}
+	return true;
+}
+
+/* PQexecPrepared (or PQexec of sql) within its deadline. */
 static PGresult *exec_bounded(const struct kg_stmt *st, const char *const *params, const char *sql)
 {
-	double deadline = kg_mono_ms() + kg_cfg.db_timeout * 1000.0 + 500;
-	bool cancelled = false;
+	struct bound b = bound_start();
 	PGresult *last = NULL, *r;
 
 	warned = false;
 	if (!(sql ? PQsendQuery(conn, sql) : PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0)))
 		return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
 	for (;;) {
-		while (PQisBusy(conn)) {
-			struct pollfd p = { PQsocket(conn), POLLIN, 0 };
-			double left = deadline - kg_mono_ms();
-
-			if (left <= 0 && cancelled) {
-				kg_log("database error in %s: no answer after a cancel; dropping the connection",
-				       sql ? sql : st->name);
-				PQclear(last);
-				drop();
-				return NULL;
-			}
-			if (left <= 0) {
-				PGcancel *c = PQgetCancel(conn);
-				char err[128];
-
-				if (c && !PQcancel(c, err, sizeof err))
-					kg_log("database: cancelling %s failed: %s", sql ? sql : st->name, err);
-				PQfreeCancel(c);
-				cancelled = true;
-				deadline = kg_mono_ms() + 1000;
-				continue;
-			}
-			if (poll(&p, 1, (int)left + 1) < 0 && errno != EINTR)
-				break;
-			if (!PQconsumeInput(conn))
-				break;
+		if (!await_result(&b, sql ? sql : st->name)) {
+			PQclear(last);
+			return NULL;
 		}
 		if (!(r = PQgetResult(conn)))
 			break;
@@ -246,9 +265,10 @@ static enum kg_prelude prelude_outcome(PGresult *res)
 	return o;
 }
 
-void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
+void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, struct kg_stmt *in_write, const char *const *params)
 {
 	tx->prelude = st;
+	tx->prelude_in_write = in_write;
 	tx->params = params;
 	tx->state = KG_PRELUDE_PENDING;
 }
@@ -257,32 +277,51 @@ enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx)
 {
 	if (!tx)
 		return KG_PRELUDE_NONE;
-	if (tx->state == KG_PRELUDE_PENDING)
+	if (tx->state == KG_PRELUDE_PENDING) {
+		tx->in_write = false;
 		tx->state = prelude_outcome(run(tx->prelude, tx->params));
+	}
 	return tx->state;
 }
 
-/* The pending prelude and a reading statement in one round trip (libpq
- * pipeline mode), each in its own transaction: the claim stands whatever the
- * read does. The statement's rows are returned only when the prelude said
- * true. Anything unexpected drops the connection. */
-static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
+static bool is_refusal(const PGresult *res)
 {
-	PGresult *got[2] = { NULL, NULL }, *r;
-	int n = 0, syncs = 0, nulls = 0;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-	if (!kg_db_ready() || !prepared(tx->prelude) || !prepared(st)) {
+	return PQresultStatus(res) == PGRES_FATAL_ERROR && state && strcmp(state, "KG001") == 0;
+}
+
+/* The pending prelude and the request's first statement in one round trip
+ * (libpq pipeline mode). A reading statement gets a transaction of its own
+ * after the prelude's (two Syncs): the claim stands whatever the read does.
+ * A writing statement shares the transaction of the prelude's in-write form
+ * (one Sync): one commit instead of two, and a claim that fails raises
+ * KG001, so that the write never happens. If the write fails, the claim is
+ * rolled back with it and is pending again: it runs before the request's
+ * next statement, or alone when the request ends. Rows are returned only
+ * when the prelude said true. Anything unexpected drops the connection. */
+static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params, bool in_write)
+{
+	struct kg_stmt *first = in_write ? tx->prelude_in_write : tx->prelude;
+	struct bound b = bound_start();
+	PGresult *got[2] = { NULL, NULL }, *r;
+	int n = 0, syncs = 0, nulls = 0, want = in_write ? 1 : 2;
+
+	if (!kg_db_ready() || !prepared(first) || !prepared(st)) {
 		tx->state = KG_PRELUDE_FAILED;
 		return NULL;
 	}
 	warned = false;
+	tx->in_write = in_write;
 	if (PQenterPipelineMode(conn) &&
-	    PQsendQueryPrepared(conn, tx->prelude->name, tx->prelude->nparams, tx->params, NULL, NULL, 0) &&
-	    PQpipelineSync(conn) &&
+	    PQsendQueryPrepared(conn, first->name, first->nparams, tx->params, NULL, NULL, 0) &&
+	    (in_write || PQpipelineSync(conn)) &&
 	    PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL, NULL, 0) &&
 	    PQpipelineSync(conn)) {
 		/* Each query gives one result and a NULL; each Sync a PIPELINE_SYNC. */
-		while (syncs < 2 && nulls < 2) {
+		while (syncs < want && nulls < 2) {
+			if (!await_result(&b, st->name))
+				break;
 			if (!(r = PQgetResult(conn))) {
 				nulls++;
 				continue;
@@ -295,7 +334,7 @@ static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *
 			PQclear(r);
 		}
 	}
-	if (syncs != 2 || n != 2 || !PQexitPipelineMode(conn)) {
+	if (!conn || syncs != want || n != 2 || !PQexitPipelineMode(conn)) {
 		kg_log("database error in %s: pipeline failed: %s", st->name, conn ? PQerrorMessage(conn) : "");
 		PQclear(got[0]);
 		PQclear(got[1]);
@@ -303,12 +342,19 @@ static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *
 		drop();
 		return NULL;
 	}
-	tx->state = prelude_outcome(checked(got[0], tx->prelude));
+	if (in_write && is_refusal(got[0])) {
+		PQclear(got[0]);
+		tx->state = KG_PRELUDE_FALSE;
+	} else {
+		tx->state = prelude_outcome(checked(got[0], first));
+	}
 	if (tx->state != KG_PRELUDE_TRUE) {
 		PQclear(got[1]);
 		return NULL;
 	}
-	return checked(got[1], st);
+	if (!(r = checked(got[1], st)) && in_write)
+		tx->state = KG_PRELUDE_PENDING;
+	return r;
 }
 
 /* False when the prelude has not said true: nothing else may run. */
@@ -327,7 +373,10 @@ PGresult *kg_db_exec(struct kg_tx *tx, struct kg_stmt *st, const char *const *pa
 {
 	last_state[0] = '\0';
 	if (tx && tx->state == KG_PRELUDE_PENDING && st->reads_only)
-		return with_prelude(tx, st, params);
+		return with_prelude(tx, st, params, false);
+	if (tx && tx->state == KG_PRELUDE_PENDING && tx->prelude_in_write && kg_db_ready() &&
+	    PQtransactionStatus(conn) == PQTRANS_IDLE)
+		return with_prelude(tx, st, params, true);
 	if (!prelude_allows(tx))
 		return NULL;
 	return run(st, params);

@@ -29,9 +29,13 @@ bool kg_db_ready(void);
 
 /* The prelude: a statement that must run before anything else a request
  * sends (the nonce claim). It is not sent at once: it travels in the same
- * round trip and transaction as the request's first statement when that one
- * only reads (KG_READ_STMT), and runs alone before any other. Until it has
- * said true, no statement of the request runs: kg_db_exec returns NULL. */
+ * round trip as the request's first statement. When that one only reads
+ * (KG_READ_STMT), each commits on its own. When it writes, the prelude's
+ * in-write form (which refuses with SQLSTATE KG001 instead of saying false)
+ * shares its transaction: one commit, and no write without the claim. A
+ * request that sends nothing gets the prelude alone when it ends (app.c), as
+ * does one that opens a transaction (kg_db_begin). Until it has said true, no
+ * statement of the request runs: kg_db_exec returns NULL. */
 enum kg_prelude {
 	KG_PRELUDE_NONE,        /* none this request */
 	KG_PRELUDE_PENDING,     /* set, not yet run */
@@ -47,8 +51,10 @@ enum kg_prelude {
  * library, whose programs claim no nonce. */
 struct kg_tx {
 	struct kg_stmt     *prelude;
+	struct kg_stmt     *prelude_in_write;   /* its form for a write's transaction; NULL: none */
 	const char *const  *params;     /* valid until the request ends */
 	enum kg_prelude     state;
+	bool                in_write;   /* it ran in a write's transaction: committed only with it */
 };
 
 /* Runs a statement with text parameters (NULL = SQL NULL). Returns a result
@@ -60,7 +66,7 @@ long kg_db_run(struct kg_tx *tx, struct kg_stmt *st, const char *const *params);
 bool kg_db_begin(struct kg_tx *tx);
 bool kg_db_commit(struct kg_tx *tx);
 
-void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *const *params);
+void kg_db_prelude(struct kg_tx *tx, struct kg_stmt *st, struct kg_stmt *in_write, const char *const *params);
 /* Runs the prelude now if it is still pending; its outcome (repeatable). */
 enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx);
 void kg_db_rollback(void);
