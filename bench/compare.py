@@ -11,20 +11,15 @@ new / old, and PostgreSQL's and the program's CPU per request (steadier than rat
 Kinds: hello, queryInstance with 1 and with 100 ids, newInstance (Query Order left to the worker:
 order_fetch_inline = 0 on both). Everything started is stopped on exit.
 """
-import argparse, json, os, socket, statistics, subprocess, sys
+import argparse, json, os, statistics, subprocess, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from runner.variables import free_port  # noqa: E402
 
 KINDS = (("hello", ["--kind", "hello"]),
          ("query1", ["--kind", "query", "--ids-prefix", "bench-", "--ids-per-req", "1"]),
          ("query100", ["--kind", "query", "--ids-prefix", "bench-", "--ids-per-req", "100"]),
          ("new", ["--kind", "new"]))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Stack:

@@ -12,7 +12,9 @@
 -- request was signed before the replay floor of sql/022) raises SQLSTATE
 -- KG001 instead of answering false, so that the write it travels with never
 -- happens. The five-argument form is replaced by this one (p_in_write
--- defaults to false, so a call with five arguments means what it meant).
+-- defaults to false, so a call with five arguments means what it meant), and
+-- the four-argument form of 024 (no timestamp; the programs no longer send it)
+-- now calls it, so that the audit insert and the NOTIFY batching have one body.
 --
 -- 2. instance_order's foreign key to instance goes: every statement that
 -- writes an order row has just written or locked its instance (the create of
@@ -74,3 +76,8 @@ BEGIN
     END IF;
     RETURN false;
 END $$;
+
+CREATE OR REPLACE FUNCTION koogate_bookkeeping(p_family text, p_nonce text, p_ttl integer, p_calls json)
+RETURNS boolean LANGUAGE sql AS $$
+    SELECT koogate_bookkeeping(p_family, p_nonce, p_ttl, p_calls, NULL::bigint, false)
+$$;

@@ -284,6 +284,8 @@ enum kg_prelude kg_db_prelude_settle(struct kg_tx *tx)
 	return tx->state;
 }
 
+static bool prelude_allows(struct kg_tx *tx);
+
 static bool is_refusal(const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -311,6 +313,9 @@ static PGresult *with_prelude(struct kg_tx *tx, struct kg_stmt *st, const char *
 		tx->state = KG_PRELUDE_FAILED;
 		return NULL;
 	}
+	/* Inside a transaction the caller opened, the claim must commit on its own. */
+	if (in_write && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return prelude_allows(tx) ? run(st, params) : NULL;
 	warned = false;
 	tx->in_write = in_write;
 	if (PQenterPipelineMode(conn) &&
@@ -372,11 +377,8 @@ static bool prelude_allows(struct kg_tx *tx)
 PGresult *kg_db_exec(struct kg_tx *tx, struct kg_stmt *st, const char *const *params)
 {
 	last_state[0] = '\0';
-	if (tx && tx->state == KG_PRELUDE_PENDING && st->reads_only)
-		return with_prelude(tx, st, params, false);
-	if (tx && tx->state == KG_PRELUDE_PENDING && tx->prelude_in_write && kg_db_ready() &&
-	    PQtransactionStatus(conn) == PQTRANS_IDLE)
-		return with_prelude(tx, st, params, true);
+	if (tx && tx->state == KG_PRELUDE_PENDING && (st->reads_only || tx->prelude_in_write))
+		return with_prelude(tx, st, params, !st->reads_only);
 	if (!prelude_allows(tx))
 		return NULL;
 	return run(st, params);
