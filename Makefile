@@ -47,8 +47,8 @@ KOOGATE_SRC := $(wildcard tools/koogate*.c)
 $(B)/koogate: $(KOOGATE_SRC) tools/koogate.h $(B)/libkoogate.a $(HDRS)
 	$(CC) $(CFLAGS) -Itools -o $@ $(KOOGATE_SRC) $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 # The ceiling for benchmarks: a hello-world FastCGI program behind the same server.
-$(B)/hello: tools/hello.c
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(LDLIBS)
+$(B)/hello: tools/hello.c $(B)/libkoogate.a lib/app/listen.h
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h $(B)/libkoogate.a $(HDRS) | $(B)/unit
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libkoogate.a $(LDFLAGS) $(LDLIBS)
 $(B)/unit:
@@ -123,7 +123,10 @@ localstatedir ?= $(prefix)/var
 unitdir       ?= $(prefix)/lib/systemd/system
 INSTALL       ?= install
 KG_PROGRAMS   := $(notdir $(CGI_BIN))
-KG_UNITS      := $(wildcard tools/systemd/*.service tools/systemd/*.timer)
+KG_UNITS      := $(wildcard tools/systemd/*.service tools/systemd/*.timer tools/systemd/*.socket)
+KG_DROPINS    := $(wildcard tools/systemd/*.service.d/*.conf)
+# koogate-fcgi.target wants one koogate-fcgi@<program>.service per installed program.
+KG_FCGI_WANTS := $(foreach p,$(KG_PROGRAMS),koogate-fcgi@$(p).service)
 KG_DOCGEN     := $(B)/man/koogate.8 $(B)/man/koogate.conf.5 $(B)/koogate.conf.example
 
 .PHONY: docs install uninstall deb test-package test-install
@@ -150,12 +153,17 @@ install: all docs
 	$(INSTALL) -m 0755 $(addprefix $(B)/,$(KG_PROGRAMS)) $(DESTDIR)$(libexecdir)/koogate/
 	$(INSTALL) -m 0644 sql/*.sql $(DESTDIR)$(datadir)/koogate/sql/
 	$(call kg_install_text,apache-conf/koogate-server.conf,$(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate.conf,0644)
+	$(call kg_install_text,apache-conf/koogate-proxy.conf,$(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate-proxy.conf,0644)
 	$(call kg_install_text,apache-conf/koogate.conf,$(DESTDIR)$(datadir)/koogate/apache/koogate-vhost.conf,0644)
 	$(call kg_install_text,apache-conf/site-acme.conf,$(DESTDIR)$(datadir)/koogate/apache/site-acme.conf,0644)
 	$(call kg_install_text,apache-conf/site-own-cert.conf,$(DESTDIR)$(datadir)/koogate/apache/site-own-cert.conf,0644)
 	$(call kg_install_text,apache-conf/lighttpd-koogate.conf,$(DESTDIR)$(datadir)/koogate/lighttpd/50-koogate.conf,0644)
 	$(call kg_install_text,apache-conf/lighttpd-status-403.html,$(DESTDIR)$(datadir)/koogate/lighttpd/status-403.html,0644)
 	$(foreach u,$(KG_UNITS),$(call kg_install_text,$(u),$(DESTDIR)$(unitdir)/$(notdir $(u)),0644) &&) true
+	$(foreach d,$(KG_DROPINS),$(INSTALL) -d $(DESTDIR)$(unitdir)/$(notdir $(patsubst %/,%,$(dir $(d)))) && \
+	    $(call kg_install_text,$(d),$(DESTDIR)$(unitdir)/$(notdir $(patsubst %/,%,$(dir $(d))))/$(notdir $(d)),0644) &&) true
+	sed 's/@WANTS@/$(KG_FCGI_WANTS)/' tools/systemd/koogate-fcgi.target.in >$(B)/koogate-fcgi.target
+	$(INSTALL) -m 0644 $(B)/koogate-fcgi.target $(DESTDIR)$(unitdir)/koogate-fcgi.target
 	$(call kg_install_text,tools/systemd/koogate.cron,$(DESTDIR)$(datadir)/koogate/koogate.cron,0644)
 	$(call kg_install_text,tools/logrotate/koogate,$(DESTDIR)$(sysconfdir)/logrotate.d/koogate,0644)
 	$(call kg_install_text,tools/example-provisioner.sh,$(DESTDIR)$(datadir)/koogate/example-provisioner.sh,0755)
@@ -171,7 +179,9 @@ install: all docs
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/koogate $(DESTDIR)$(mandir)/man8/koogate.8 $(DESTDIR)$(mandir)/man5/koogate.conf.5 \
 	    $(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate.conf $(DESTDIR)$(sysconfdir)/logrotate.d/koogate \
+	    $(DESTDIR)$(sysconfdir)/apache2/conf-available/koogate-proxy.conf $(DESTDIR)$(unitdir)/koogate-fcgi.target \
 	    $(addprefix $(DESTDIR)$(unitdir)/,$(notdir $(KG_UNITS)))
+	rm -rf $(addprefix $(DESTDIR)$(unitdir)/,$(sort $(notdir $(patsubst %/,%,$(dir $(KG_DROPINS))))))
 	rm -rf $(DESTDIR)$(libexecdir)/koogate $(DESTDIR)$(datadir)/koogate $(DESTDIR)$(docdir)
 	@echo "kept $(DESTDIR)$(sysconfdir)/koogate (configuration and keys) and the database"
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # bench/coldburst.sh — the marketplace's traffic is bursty (dialing tests, retries after an outage):
-# after a quiet spell, does a burst wait for FastCGI processes to be spawned? mod_fcgid makes a request
-# that finds every process of its program busy sleep a whole second before it asks for another one.
+# after a start or a quiet spell, does a burst wait for FastCGI processes to be spawned? mod_fcgid
+# (SERVER=apache-fcgid) makes a request that finds every process of its program busy sleep a whole
+# second before it asks for another one; behind mod_proxy_fcgi (SERVER=apache, the default) the
+# processes run before the first request and a busy moment queues in the socket.
 #
 #   1. a fresh stack (tools/stack.sh, SERVER), 1,000 instances;
 #   1b. the first burst after the web server starts (BURST_SECONDS, BURST_CONNS in all): mod_fcgid's pool
-#      keeps the size of the first instant of the first burst (README, "Performance"), so under Apache
-#      this shows the one-second waits a fresh start leaves; then the stack is restarted (same database);
+#      keeps the size of the first instant of the first burst (README, "Performance"), so under
+#      apache-fcgid this shows the one-second waits a fresh start leaves; then the stack is restarted;
 #   2. warm-up: BURST_WARM seconds of queryInstance and newInstance at once, 2 x BURST_CONNS connections
 #      (the process pool grows past what the burst needs);
 #   3. BURST_IDLE seconds (600) with no request at all;
@@ -15,7 +17,8 @@
 #      each (BURST_CONNS, 16, in all); then the same again at once: full load, warm;
 #   5. prints one line per kind and phase with p50/p99, and "coldburst: PHASE: ok|over": over when p99 reaches
 #      BURST_P99_MS (50) or any request took a second or more (mod_fcgid's wait; a closed loop hides it).
-# Environment: SERVER (apache), BURST_* above, BURST_VAR (var/coldburst). Everything started is stopped.
+# Environment: SERVER (apache, apache-fcgid or lighttpd), BURST_* above, BURST_VAR (var/coldburst).
+# Everything started is stopped.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # tests/run.sh — what `make test` runs after the build:
 #   1. the C unit tests (`make unit`);
-#   2. for each web server (apache, then lighttpd): a fresh stack in var/test-<server>
+#   2. for each web server (apache = Apache + mod_proxy_fcgi as the README deploys it, apache-fcgid =
+#      Apache + mod_fcgid, then lighttpd): a fresh stack in var/test-<server>
 #      (tools/stack.sh start, with usage_info = 1), a second "variant" node of the same server on the
 #      same database in var/test-<server>-variant (basic key `xxxxxxx`, v1_max_age = 0, usage_info = 0:
 #      the published V1-A request of security.md §11 verifies there), the data fixtures
@@ -12,7 +13,7 @@
 # Ends with one overall line "N passed, N failed"; exit status 0 only if nothing failed.
 #
 # Environment:
-#   TEST_SERVERS="apache lighttpd"   servers to test (default both)
+#   TEST_SERVERS="apache apache-fcgid lighttpd"   servers to test (default all three)
 #   KOOGATE_BUILD_DIR=build          directory with the binaries (e.g. build/sanitize)
 #   KOOGATE_TEST_KEEP=1              leave the last stacks running (and var/test-* in place) for debugging
 # Extra arguments are passed to the fixture runner (e.g. --only happy -v).
@@ -20,7 +21,7 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO" || exit 2
-SERVERS=${TEST_SERVERS:-apache lighttpd}
+SERVERS=${TEST_SERVERS:-apache apache-fcgid lighttpd}
 BUILD=${KOOGATE_BUILD_DIR:-$REPO/build}
 RUNNER_ARGS=("$@")
 
@@ -160,7 +161,8 @@ python3 tests/runner/test_runner.py 2>&1 | tee "$TMP/runner-selftest.out"
 tally "runner-selftest" "$TMP/runner-selftest.out" "${PIPESTATUS[0]}"
 
 # ---------------------------------------------------------------- 3b. sanitizers and valgrind
-# The whole fixture suite against the ASan/UBSan build under the real Apache: zero reports allowed.
+# The whole fixture suite against the ASan/UBSan build under the real Apache (mod_proxy_fcgi, so the
+# supervisor of lib/app/listen.c runs under the sanitizers too): zero reports allowed.
 section "fixtures against the ASan/UBSan build (Apache)"
 san="$REPO/var/test-sanitize"
 tools/stack.sh stop --var "$san" >/dev/null 2>&1 || true

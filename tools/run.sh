@@ -4,7 +4,8 @@
 # private PostgreSQL in ./var, print the production URL, the basic access key and a ready-to-paste
 # signed curl example, then wait. Ctrl-C (or `make stop` from another terminal) stops everything.
 #
-# Environment: PORT (default 8080), SERVER (apache|lighttpd, default apache), VAR (default <repo>/var).
+# Environment: PORT (default 8080), SERVER (apache|apache-fcgid|lighttpd, default apache: mod_proxy_fcgi),
+# VAR (default <repo>/var).
 # tools/run.sh --banner prints the text for the stack already running in $VAR, and returns.
 set -euo pipefail
 

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: ISC
 # tools/stack.sh — run a private koogate stack: PostgreSQL cluster + web server + FastCGI programs.
 #
-#   tools/stack.sh start  [--server apache|lighttpd] [--port N] [--var DIR] [--build DIR] [--db-from DIR]
+#   tools/stack.sh start  [--server apache|apache-fcgid|lighttpd] [--port N] [--var DIR] [--build DIR] [--db-from DIR]
 #                         [--set KEY=VALUE ...]
 #   tools/stack.sh stop   [--var DIR]
 #   tools/stack.sh status [--var DIR]
 #
-#   --server   web server (default apache)
+#   --server   web server (default apache): apache = Apache + mod_proxy_fcgi, the programs started on
+#              sockets as koogate-fcgi@.socket starts them (the README's deployment); apache-fcgid =
+#              Apache + mod_fcgid; lighttpd = lighttpd + mod_fastcgi
 #   --port     HTTP port on 127.0.0.1 (default: a free port)
 #   --var      state directory (default: <repo>/var); everything the stack writes lives there
 #   --build    directory holding produce, koogate, hello, ... (default: <repo>/build)
@@ -83,7 +85,7 @@ while [ $# -gt 0 ]; do
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
-case "$SERVER" in apache|lighttpd) ;; *) die "--server must be apache or lighttpd" ;; esac
+case "$SERVER" in apache|apache-fcgid|lighttpd) ;; *) die "--server must be apache, apache-fcgid or lighttpd" ;; esac
 if [ -n "$PORT" ] && ! [[ "$PORT" =~ ^[0-9]+$ && "$PORT" -ge 1 && "$PORT" -le 65535 ]]; then
     die "--port must be a number between 1 and 65535"
 fi
@@ -249,7 +251,7 @@ do_start() {
     local kv
     for kv in ${SETS[@]+"${SETS[@]}"}; do conf_set "${kv%%=*}" "${kv#*=}"; done
 
-    ERROR_LOG="" PIDFILE=""
+    ERROR_LOG="" ACCESS_LOG="" PIDFILE=""
     # The status page sits behind HTTP authentication: one user, a fresh password per stack.
     STATUS_USER=admin
     if [ ! -s "$VAR/status.password" ]; then
@@ -262,7 +264,7 @@ do_start() {
     [ "$IS_ROOT" = 1 ] && chgrp "$WEB_GROUP" "$VAR/status.htpasswd"
 
     case "$SERVER" in
-        apache) start_apache ;;
+        apache|apache-fcgid) start_apache ;;
         lighttpd) start_lighttpd ;;
     esac
 
@@ -296,6 +298,7 @@ do_start() {
         printf 'export PGUSER=koogate\n'
         printf 'export KOOGATE_SERVER=%q\n' "$SERVER"
         printf 'export KOOGATE_ERROR_LOG=%q\n' "$ERROR_LOG"
+        printf 'export KOOGATE_ACCESS_LOG=%q\n' "$ACCESS_LOG"
         printf 'export KOOGATE_VAR=%q\n' "$VAR"
         printf 'export KOOGATE_BUILD=%q\n' "$BUILD"
         printf 'export KOOGATE_PIDFILE=%q\n' "$PIDFILE"

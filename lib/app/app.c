@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "config.h"
 #include "db.h"
+#include "listen.h"
 #include "log.h"
 #include "nonce.h"
 #include "response.h"
@@ -137,8 +138,15 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		FD_SET(0, &in);         /* the FastCGI listening socket */
 		n = pselect(1, &in, NULL, NULL, (kg_audit_pending() && retry) || trim_pending ? &idle : NULL,
 		            waiting_mask);
-		if (n > 0 || (n < 0 && errno != EINTR))
-			break;
+		if (n > 0 || (n < 0 && errno != EINTR)) {
+			int r = FCGX_Accept_r(f);
+
+			/* The socket is non-blocking: when other processes share it, a
+			 * connection wakes them all and one takes it (listen.h). */
+			if (r != -EAGAIN && r != -EWOULDBLOCK)
+				return r >= 0;
+			continue;
+		}
 		if (n == 0 && trim_pending) {
 			malloc_trim(0);
 			trim_pending = false;
@@ -148,7 +156,6 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 			retry = kg_audit_pending() == 0;
 		}
 	}
-	return FCGX_Accept_r(f) >= 0;
 }
 
 static void derive_keys(void)
@@ -165,10 +172,12 @@ int kg_main(const struct kg_program *prog)
 	FCGX_Request f;
 	char err[512];
 	unsigned long served = 0;
+	unsigned processes;
 	sigset_t term, waiting_mask;
 
-	/* Start-up order: log, configuration, derived keys, FastCGI; the
-	 * database connects lazily on the first request that needs it. */
+	/* Start-up order: log, configuration, derived keys, the listening
+	 * socket, the workers (listen.h), FastCGI; the database connects lazily
+	 * on the first request that needs it, in each worker. */
 	kg_log_init(prog->name);
 	signal(SIGPIPE, SIG_IGN);
 	if (!kg_config_load(NULL, err, sizeof err)) {
@@ -201,6 +210,18 @@ int kg_main(const struct kg_program *prog)
 	kg_config_drop_secrets(prog->needs_master_key, prog->needs_apig);
 	kg_nonce_init(prog);
 	kg_db_notify_later = true;
+	processes = kg_processes_wanted();
+	if (processes == 0) {
+		kg_log("configuration error: KOOGATE_PROCESSES must be a number from 1 to %d", KG_MAX_PROCESSES);
+		return 1;
+	}
+	/* Run by hand, it has checked its configuration and has nothing to serve. */
+	if (!kg_listen_adopt(err, sizeof err)) {
+		kg_log("not serving: %s", err);
+		return 0;
+	}
+	/* Everything above is done once; the workers share it. */
+	kg_supervise(prog->name, processes);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&f, 0, 0) != 0) {
 		kg_log("cannot initialise FastCGI");
 		return 1;

@@ -4,7 +4,7 @@
 
     faults.py --build DIR --var-a DIR --var-b DIR [--only 1,2,3,4,5] [-v]
 
-Starts two stacks with tools/stack.sh: node A (Apache + mod_fcgid, its own PostgreSQL) and node B
+Starts two stacks with tools/stack.sh: node A (Apache + mod_proxy_fcgi, its own PostgreSQL) and node B
 (lighttpd, --db-from A: a second web node on A's database, with a copy of A's koogate.conf), plus
 the fake tenant IdP (tests/fakes/idp.py) for the cross-node login. Then:
 
@@ -28,6 +28,9 @@ the fake tenant IdP (tests/fakes/idp.py) for the cross-node login. Then:
      the session works on A.
   6  PostgreSQL crashes (pg_ctl stop -m immediate) right after 30 acknowledged requests: each of them,
      replayed after the restart inside its window, is refused; requests signed after it are served.
+  7  The supervisor behind mod_proxy_fcgi (node A): produce runs KOOGATE_PROCESSES workers; a worker
+     killed with SIGKILL is replaced within 3 s (logged) while calls are answered; SIGTERM to a
+     supervisor stops it and its workers; the workers of a supervisor killed with SIGKILL end too.
 
 Every check prints `ok ...` or `FAIL ...`; the last line is `N passed, N failed`; exit status 1 on any
 failure. Python 3 standard library; signing comes from tests/fixture_runner.py, IdP helpers from
@@ -1382,13 +1385,82 @@ def login_setup(A, idp_dir):
 
 # ============================================================================ main
 
+# ============================================================================ case 7: the supervisor
+def supervised(node, program):
+    """(supervisor pid, sorted worker pids) of one program of a stack behind mod_proxy_fcgi: the
+    program's process whose parent is not the same program, and its children."""
+    pids = node.program_pids(program)
+    parent = {}
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                parent[pid] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tops = [p for p in parent if parent[p] not in parent]
+    if len(tops) != 1:
+        return None, []
+    return tops[0], sorted(p for p in parent if parent[p] == tops[0])
+
+
+def wait_for(cond, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def case7(A):
+    """The programs behind mod_proxy_fcgi supervise their workers (lib/app/listen.c)."""
+    want = int(os.environ.get("KOOGATE_FCGI_PROCS", "4"))
+    sup, workers = supervised(A, "produce")
+    R.check("7 %s: produce is one supervisor with KOOGATE_PROCESSES workers" % A.name,
+            sup is not None and len(workers) == want, "supervisor %r, workers %r (want %d)" % (sup, workers, want),
+            "%d workers" % len(workers))
+    if sup is None or not workers:
+        return
+    # A worker that dies is replaced at once, and the program keeps answering meanwhile.
+    log0 = A.log_size()
+    victim = workers[0]
+    os.kill(victim, signal.SIGKILL)
+    normal_request_ok("7 %s: a call right after a worker was killed is answered" % A.name, A)
+    back = wait_for(lambda: len(supervised(A, "produce")[1]) == want and victim not in supervised(A, "produce")[1], 3.0)
+    R.check("7 %s: the supervisor starts another worker within 3 s and says why" % A.name,
+            back and re.search(r"supervisor: produce worker %d was killed by signal 9" % victim, A.log_since(log0)),
+            "workers now %r; log: %s" % (supervised(A, "produce")[1], A.log_since(log0)[-400:]))
+    R.check("7 %s: the supervisor itself is the same process" % A.name, supervised(A, "produce")[0] == sup,
+            "supervisor now %r, was %d" % (supervised(A, "produce")[0], sup))
+    # SIGTERM (systemctl stop): the workers finish and the supervisor ends after them.
+    sup, workers = supervised(A, "cas-login")
+    if sup is None:
+        R.fail("7 %s: cas-login runs supervised" % A.name, "no supervisor found")
+    else:
+        log0 = A.log_size()
+        os.kill(sup, signal.SIGTERM)
+        gone = wait_for(lambda: not A.program_pids("cas-login"), 5.0)
+        R.check("7 %s: SIGTERM to a supervisor stops it and its workers within 5 s" % A.name,
+                gone and "supervisor: stopping the cas-login workers" in A.log_since(log0),
+                "left: %r; log: %s" % (A.program_pids("cas-login"), A.log_since(log0)[-300:]))
+    # SIGKILL of the supervisor (systemd's last resort): no worker outlives it.
+    sup, workers = supervised(A, "hello")
+    if sup is None or not workers:
+        R.fail("7 %s: hello runs supervised" % A.name, "supervisor %r, workers %r" % (sup, workers))
+    else:
+        os.kill(sup, signal.SIGKILL)
+        gone = wait_for(lambda: not A.program_pids("hello"), 5.0)
+        R.check("7 %s: the workers of a supervisor killed with SIGKILL end within 5 s" % A.name, gone,
+                "left: %r" % A.program_pids("hello"))
+
+
 def main(argv):
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True)
     ap.add_argument("--var-a", required=True)
     ap.add_argument("--var-b", required=True)
-    ap.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated case numbers")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated case numbers")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the error log tails after failures")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
@@ -1450,6 +1522,9 @@ def main(argv):
         if "6" in only:
             print("== 6. nonces across a PostgreSQL crash", flush=True)
             timed("6 crash", case6, A)
+        if "7" in only and A.server == "apache":      # last: it stops two programs of node A
+            print("== 7. the supervisor behind mod_proxy_fcgi", flush=True)
+            timed("7 supervisor", case7, A)
         for node in (A, B):
             R.check("all %s: koogate's per-call log lines reach the web server's error log (README)" % node.name,
                     logging_works(node), "no 'koogate[produce N]: POST produce ...' line in %s; the FastCGI programs'"

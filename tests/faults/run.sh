@@ -4,7 +4,7 @@
 # FastCGI processes killed with SIGKILL mid-request, concurrent duplicates, bad transport input, two
 # web nodes on one database. See tests/faults/README.md.
 #
-#   tests/faults/run.sh [--build DIR] [--keep] [--only 1,2,3,4,5,6] [--no-failover | --failover-only] [-v]
+#   tests/faults/run.sh [--build DIR] [--keep] [--only 1,2,3,4,5,6,7] [--no-failover | --failover-only] [-v]
 #
 # Starts its own stacks (tools/stack.sh) in var/test-faults-a (Apache, own PostgreSQL) and
 # var/test-faults-b (lighttpd, --db-from var/test-faults-a: a second web node on the same database),

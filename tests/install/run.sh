@@ -198,13 +198,20 @@ site_conf() {
         -e "s#https://localhost/#https://localhost:$HTTPS_PORT/#" -e "s#\(^\|[ \"]\)/usr/local/#\1$D/usr/local/#g" \
         "$SHARE/apache/$1"
 }
-write_httpd_conf() {  # write_httpd_conf SITE
+write_httpd_conf() {  # write_httpd_conf SITE [proxy]: with proxy, mod_proxy_fcgi and koogate-proxy.conf
+    local handler="fcgid" proxy=""
+    if [ "${2:-}" = proxy ]; then
+        handler="proxy proxy_fcgi"
+        # The installed file, its socket directory moved into the test's.
+        sed "s#/run/koogate#$T/sock#" "$P/etc/apache2/conf-available/koogate-proxy.conf" >"$T/koogate-proxy.conf"
+        proxy="Include \"$T/koogate-proxy.conf\""
+    fi
     cat >"$T/httpd.conf" <<EOF
 ServerRoot "$T/apache"
 ServerName localhost
 Listen 127.0.0.1:$HTTPS_PORT https
 Listen 127.0.0.1:$HTTP_PORT
-$(for m in mpm_event authz_core authz_user authn_core authn_file auth_basic alias rewrite fcgid socache_shmcb ssl md; do echo "LoadModule ${m}_module $MODDIR/mod_$m.so"; done)
+$(for m in mpm_event authz_core authz_user authn_core authn_file auth_basic alias rewrite $handler socache_shmcb ssl md; do echo "LoadModule ${m}_module $MODDIR/mod_$m.so"; done)
 User www-data
 Group www-data
 PidFile "$T/apache/httpd.pid"
@@ -221,6 +228,7 @@ Define APACHE_LOG_DIR "$T/log"
 Define KOOGATE_BUILD "$LIBEXEC"
 Define KOOGATE_CONFIG "$CONF"
 Define KOOGATE_STATUS_USERS "$ETC/status.htpasswd"
+$proxy
 Include "$P/etc/apache2/conf-available/koogate.conf"
 Include "$T/site.conf"
 EOF
@@ -348,6 +356,56 @@ check "log_file reopened after SIGHUP (a new file gets the next lines)" bash -c 
 
 apache2 -f "$T/httpd.conf" -k stop
 for _ in $(seq 1 50); do [ -e "$T/apache/httpd.pid" ] || break; sleep 0.1; done
+
+# ---------------------------------------------------------------- Apache + mod_proxy_fcgi, the README's default
+# The installed koogate-proxy.conf, and every program the installed koogate-fcgi.target wants, started as
+# the installed koogate-fcgi@.service says (its ExecStart, its Environment lines and the drop-ins'), each
+# on its socket as koogate-fcgi@.socket makes it (tools/stack/fcgi-listen.py: LISTEN_FDS). The package
+# test (make test-package) runs the same units under a real systemd.
+UNITDIR="$P/lib/systemd/system"
+mkdir -p "$T/sock"; chown www-data:www-data "$T/sock"; chmod 0750 "$T/sock"
+under_destdir() { sed "s#\(^\|[ =\"]\)/usr/local/#\1$D/usr/local/#g"; }
+unit_env() {  # the Environment= assignments of the service, then of its drop-ins (later ones win)
+    sed -n 's/^Environment=//p' "$UNITDIR/koogate-fcgi@.service" "$UNITDIR/koogate-fcgi@$1.service.d/"*.conf 2>/dev/null \
+        | under_destdir
+}
+mapfile -t FCGI_PROGRAMS < <(sed -n 's/^Wants=//p' "$UNITDIR/koogate-fcgi.target" | tr ' ' '\n' | sed -n 's/^koogate-fcgi@\(.*\)\.service$/\1/p')
+missing=()
+for prog in "${FCGI_PROGRAMS[@]}"; do [ -x "$LIBEXEC/$prog" ] || missing+=("$prog"); done
+for f in "$LIBEXEC"/*; do
+    case " ${FCGI_PROGRAMS[*]} " in *" $(basename "$f") "*) ;; *) missing+=("target lacks $(basename "$f")") ;; esac
+done
+if [ "${#missing[@]}" -eq 0 ] && [ "${#FCGI_PROGRAMS[@]}" -ge 10 ]; then ok "koogate-fcgi.target wants every installed program (${#FCGI_PROGRAMS[@]})"
+else fail "koogate-fcgi.target and the installed programs differ: ${missing[*]}"; fi
+listen=$(<tools/stack/fcgi-listen.py)
+for prog in "${FCGI_PROGRAMS[@]}"; do
+    exe=$(sed -n 's/^ExecStart=//p' "$UNITDIR/koogate-fcgi@.service" | sed "s/%i/$prog/g" | under_destdir)
+    mapfile -t envs < <(unit_env "$prog")
+    ( umask 007
+      exec setpriv --reuid=www-data --regid=www-data --init-groups env -i PATH=/usr/bin:/bin "${envs[@]}" \
+          python3 -c "$listen" "$T/sock/$prog.sock" "$exe" ) </dev/null >>"$T/log/programs-stderr.log" 2>&1 &
+done
+write_httpd_conf site-own-cert.conf proxy
+check "site-own-cert.conf with koogate-proxy.conf (mod_proxy_fcgi) passes apache2 -t" apache2 -t -f "$T/httpd.conf"
+if apache2 -f "$T/httpd.conf" -k start; then
+    for _ in $(seq 1 100); do
+        code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$BASE/saasproduce" 2>/dev/null || true)
+        case "$code" in 000|5??) sleep 0.2 ;; *) break ;; esac
+    done
+    check "mod_proxy_fcgi: produce runs the drop-in's 8 workers under one supervisor" bash -c \
+        "[ \$(pgrep -u www-data -f '^$LIBEXEC/produce\$' | wc -l) = 9 ] && grep -q '\[produce [0-9]*\]: supervisor: 8 produce workers' '$T/log/koogate.log'"
+    check "mod_proxy_fcgi: koogate simulate lifecycle over HTTPS" sim lifecycle
+    check "mod_proxy_fcgi: koogate simulate kit over HTTPS" sim kit
+    check "mod_proxy_fcgi: status page 401 without, 200 with the password" bash -c \
+        "[ \"\$(${CURL[*]} -o /dev/null -w '%{http_code}' '$BASE/koogate/status')\" = 401 ] && [ \"\$(${CURL[*]} -u 'oncall:$STATUS_PW' -o /dev/null -w '%{http_code}' '$BASE/koogate/status')\" = 200 ]"
+    apache2 -f "$T/httpd.conf" -k stop
+    for _ in $(seq 1 50); do [ -e "$T/apache/httpd.pid" ] || break; sleep 0.1; done
+else
+    fail "Apache with mod_proxy_fcgi from the installed files did not start"; tail -n 20 "$T/log/apache-error.log"
+fi
+pkill -TERM -u www-data -f "^$LIBEXEC/" || true
+for _ in $(seq 1 50); do pgrep -f "^$LIBEXEC/" >/dev/null || break; sleep 0.1; done
+check "the supervised programs stop on SIGTERM" bash -c "! pgrep -f '^$LIBEXEC/'"
 
 # ---------------------------------------------------------------- make uninstall
 make --no-print-directory uninstall DESTDIR="$D" >"$T/uninstall.log" 2>&1 || { tail "$T/uninstall.log"; fail "make uninstall"; }

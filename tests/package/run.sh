@@ -8,8 +8,11 @@
 #      install (apt-get from the mirror, the .deb), database (the system PostgreSQL cluster), configure,
 #      migrate, status-password, apache-acme and apache-own-cert in a chroot; then the root is booted
 #      with systemd-nspawn (its own systemd as PID 1, private network) and `services` (systemctl enable
-#      --now of the timers and the worker) and check (`koogate simulate lifecycle`, `simulate kit` and
-#      the status page over HTTPS on port 443, Apache and PostgreSQL started by systemd) run in it.
+#      --now of koogate-fcgi.target, the timers and the worker) and check (`koogate simulate lifecycle`,
+#      `simulate kit` and the status page over HTTPS on port 443 through mod_proxy_fcgi, Apache and
+#      PostgreSQL started by systemd) run in it. The programs' units: every program active, produce with
+#      its drop-in's 8 workers under one supervisor as www-data, a killed worker replaced, a killed
+#      program restarted by systemd, the target stopped and started, all of it again after a reboot.
 #      There every unit the package ships passes `systemd-analyze verify` and is named by the README's
 #      `services` block (or triggered by a timer it names); the worker runs as its User= and
 #      acknowledges the simulator's events; each timer's service runs to success and the orders timer
@@ -188,13 +191,15 @@ trap 'shutdown_booted; cleanup' EXIT
 if boot_root; then ok "the root boots with systemd-nspawn (systemd as PID 1, state: running)"
 else fail "booting the root with systemd-nspawn: '${state:-no systemd}'"; summary; fi
 # The units the package ships, and the README's block that starts them.
-mapfile -t UNITS < <(booted "dpkg -L koogate | grep -E '^/(usr/)?lib/systemd/system/[^/]+\\.(service|timer)\$'")
+mapfile -t UNITS < <(booted "dpkg -L koogate | grep -E '^/(usr/)?lib/systemd/system/[^/]+\\.(service|timer|socket|target)\$'")
 python3 tests/deploy_steps.py services >"$T/services.sh"
 unnamed=()
 for u in "${UNITS[@]}"; do
     n=$(basename "$u")
     # A service a shipped timer starts is named through its timer.
     if [ "${n%.service}" != "$n" ] && [ -e "$ROOT${u%.service}.timer" ]; then n="${n%.service}.timer"; fi
+    # A template (koogate-fcgi@.service, @.socket) is named through its target (koogate-fcgi.target).
+    case "$n" in *@.*) n="${n%%@.*}.target" ;; esac
     grep -qw -- "$n" "$T/services.sh" || unnamed+=("$(basename "$u")")
 done
 if [ "${#UNITS[@]}" -ge 5 ] && [ "${#unnamed[@]}" -eq 0 ]; then ok "the README's services block names every shipped unit (${#UNITS[@]}, or its timer)"
@@ -202,7 +207,8 @@ else fail "shipped units the README's services block leaves out: ${unnamed[*]} (
 check_booted() {  # check_booted NAME SCRIPT
     if booted "$2" >"$T/booted.out" 2>&1; then ok "$1"; else fail "$1"; tail -n 20 "$T/booted.out"; fi
 }
-check_booted "systemd-analyze verify: every shipped unit" "systemd-analyze verify ${UNITS[*]} 2>&1 | tee /dev/stderr | grep -q . && exit 1; true"
+# Templates are verified as the instance the target starts first (produce).
+check_booted "systemd-analyze verify: every shipped unit" "systemd-analyze verify ${UNITS[*]//@./@produce.} 2>&1 | tee /dev/stderr | grep -q . && exit 1; true"
 
 for step in services check; do
     { settings; python3 tests/deploy_steps.py "$step"; } >"$ROOT/root/step.sh"
@@ -213,6 +219,35 @@ grep -E '^[0-9]+ passed, [0-9]+ failed|status page: ok' "$T/check.log" | sed 's/
 grep -q 'status page: ok' "$T/check.log" && ok "status page over HTTPS with the documented password" || fail "status page"
 
 TIMERS="koogate-orders.timer koogate-usage-push.timer"
+# The programs behind mod_proxy_fcgi (koogate-fcgi.target): each one a supervisor as www-data with its
+# workers, systemd starting a program again when it dies, and every worker gone when it stops.
+check_booted "koogate-fcgi.target: every program active, produce with the drop-in's 8 workers" '
+    wants=$(systemctl show -p Wants --value koogate-fcgi.target)
+    [ "$(wc -w <<<"$wants")" -ge 10 ] || exit 1
+    [ "$(systemctl is-active $wants | sort -u)" = active ] || exit 1
+    main=$(systemctl show -p MainPID --value koogate-fcgi@produce)
+    [ "$(stat -c %U /proc/$main)" = www-data ] && [ "$(pgrep -c -P "$main")" = 8 ] || exit 1
+    journalctl -b --no-pager -u koogate-fcgi@produce | grep -q "supervisor: 8 produce workers"'
+check_booted "koogate-fcgi@produce: a killed worker is replaced, a killed program restarted by systemd" '
+    main=$(systemctl show -p MainPID --value koogate-fcgi@produce)
+    kill -KILL "$(pgrep -P "$main" | head -n 1)"
+    for i in $(seq 1 30); do [ "$(pgrep -c -P "$main")" = 8 ] && break; sleep 0.1; done
+    [ "$(pgrep -c -P "$main")" = 8 ] || exit 1
+    kill -KILL "$main"
+    for i in $(seq 1 50); do
+        now=$(systemctl show -p MainPID --value koogate-fcgi@produce)
+        [ "$now" != 0 ] && [ "$now" != "$main" ] && [ "$(pgrep -c -P "$now")" = 8 ] && break; sleep 0.2; done
+    [ "$now" != "$main" ] && [ "$(pgrep -c -u www-data -f "^/usr/libexec/koogate/produce$")" = 9 ] || exit 1
+    runuser -u www-data -- env KOOGATE_CONFIG=/etc/koogate/koogate.conf koogate simulate lifecycle \
+        --url https://'"$DOMAIN"'/saasproduce >/dev/null'
+check_booted "systemctl stop koogate-fcgi.target stops every program; start brings them back" '
+    systemctl stop koogate-fcgi.target
+    for i in $(seq 1 50); do pgrep -f "^/usr/libexec/koogate/" >/dev/null || break; sleep 0.1; done
+    ! pgrep -f "^/usr/libexec/koogate/" || exit 1
+    [ "$(systemctl show -p Result --value koogate-fcgi@produce)" = success ] || exit 1
+    systemctl start koogate-fcgi.target
+    runuser -u www-data -- env KOOGATE_CONFIG=/etc/koogate/koogate.conf koogate simulate kit \
+        --url https://'"$DOMAIN"'/saasproduce >/dev/null'
 check_booted "timers and worker enabled and active" \
     "[ \"\$(systemctl is-enabled $TIMERS koogate-worker.service | sort -u)\" = enabled ] && [ \"\$(systemctl is-active $TIMERS koogate-worker.service | sort -u)\" = active ]"
 check_booted "the worker runs as www-data and acknowledges the simulator's events" '
@@ -246,8 +281,10 @@ check_booted "the cron file's jobs run as their user" '
 # Enabled means started at boot.
 shutdown_booted
 if boot_root; then
-    check_booted "after a reboot the worker and the timers run again" \
-        "[ \"\$(systemctl is-active $TIMERS koogate-worker.service | sort -u)\" = active ]"
+    check_booted "after a reboot the worker, the timers and the programs run again" \
+        "[ \"\$(systemctl is-active $TIMERS koogate-worker.service koogate-fcgi.target koogate-fcgi@produce.service | sort -u)\" = active ]"
+    check_booted "after a reboot Apache serves the marketplace's calls (koogate simulate lifecycle)" \
+        "runuser -u www-data -- env KOOGATE_CONFIG=/etc/koogate/koogate.conf koogate simulate lifecycle --url https://$DOMAIN/saasproduce >/dev/null"
 else fail "rebooting the root: '${state:-no systemd}'"; fi
 shutdown_booted
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 # shellcheck shell=bash
-# tools/stack/web.sh — sourced by tools/stack.sh: Apache + mod_fcgid and lighttpd + mod_fastcgi with the
+# tools/stack/web.sh — sourced by tools/stack.sh: Apache + mod_proxy_fcgi (the programs started here
+# the way koogate-fcgi@.socket starts them), Apache + mod_fcgid and lighttpd + mod_fastcgi with the
 # FastCGI programs of tools/stack/programs, and stopping them (and any leftovers of this stack).
 
 # Pids of web server processes started with this stack's config file.
@@ -34,12 +35,13 @@ stop_lighttpd() { stop_pidfile lighttpd "$VAR/lighttpd/lighttpd.pid" lighttpd 20
 stop_web() {
     stop_apache
     stop_lighttpd
+    stop_fcgi_programs
     local left
     left=$(server_pids | tr '\n' ' ')
     if [ -n "${left// /}" ]; then note "terminating leftover web server processes: $left"; terminate $left; fi
     left=$(program_pids | tr '\n' ' ')
     if [ -n "${left// /}" ]; then note "terminating leftover FastCGI programs: $left"; terminate $left; fi
-    rm -f "$VAR/apache/fcgid/"*.sock 2>/dev/null || true
+    rm -f "$VAR/apache/fcgid/"*.sock "$VAR/apache/sock/"*.sock 2>/dev/null || true
     rm -f "$VAR/lighttpd/sock/"*.sock* 2>/dev/null || true
 }
 
@@ -51,11 +53,51 @@ apache_moddir() {
     die "Apache modules directory not found; run tools/deps.sh"
 }
 
+# Processes per program behind mod_proxy_fcgi and lighttpd: produce and hello KOOGATE_FCGI_PROCS
+# (default 4), the others 2 (what the socket unit's drop-ins set in production).
+fcgi_procs() { case "$1" in produce|hello) echo "${KOOGATE_FCGI_PROCS:-4}" ;; *) echo 2 ;; esac; }
+
+# apache: each program on $VAR/apache/sock/<name>.sock, started as systemd starts it in
+# production (tools/systemd/koogate-fcgi@.socket and .service): tools/stack/fcgi-listen.py binds the socket
+# and passes it with LISTEN_FDS, in the service's environment, and the program supervises
+# KOOGATE_PROCESSES workers on it. Their log lines go to the stack's error log, as mod_fcgid's do.
+start_fcgi_programs() {
+    local name dir="$VAR/apache/sock" user=() listen
+    listen=$(<"$REPO/tools/stack/fcgi-listen.py")
+    mkdir -p "$dir"
+    rm -f "$dir/"*.sock
+    if [ "$IS_ROOT" = 1 ]; then
+        chown "$WEB_USER:$WEB_GROUP" "$dir"
+        user=(setpriv --reuid="$WEB_USER" --regid="$WEB_GROUP" --init-groups)
+    fi
+    chmod 0750 "$dir"
+    for name in "${PROGRAM_NAMES[@]}"; do
+        [ -x "$BUILD/$name" ] || continue
+        ( umask 007
+          exec ${user[@]+"${user[@]}"} env -i PATH="$PATH" LANG="${LANG:-C.UTF-8}" KOOGATE_CONFIG="$CONF" \
+              GNUTLS_NO_IMPLICIT_INIT=1 KOOGATE_PROCESSES="$(fcgi_procs "$name")" \
+              python3 -c "$listen" "$dir/$name.sock" "$BUILD/$name" ) </dev/null >>"$LOGDIR/apache-error.log" 2>&1 &
+    done
+}
+stop_fcgi_programs() {
+    local left
+    [ -d "$VAR/apache/sock" ] || return 0
+    left=$(program_pids | tr '\n' ' ')
+    if [ -n "${left// /}" ]; then note "stopping the FastCGI programs"; terminate $left; fi
+}
+
 start_apache() {
     command -v apache2 >/dev/null || die "apache2 not found; run tools/deps.sh"
-    local moddir ug=""
+    local moddir ug="" handler
     moddir=$(apache_moddir)
-    [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir; install libapache2-mod-fcgid"
+    if [ "$SERVER" = apache ]; then
+        [ -f "$moddir/mod_proxy_fcgi.so" ] || die "mod_proxy_fcgi not found in $moddir"
+        handler=$(printf 'LoadModule proxy_module      %s/mod_proxy.so\nLoadModule proxy_fcgi_module %s/mod_proxy_fcgi.so\nDefine KOOGATE_SOCKETS "%s"' \
+            "$moddir" "$moddir" "$VAR/apache/sock")
+    else
+        [ -f "$moddir/mod_fcgid.so" ] || die "mod_fcgid not found in $moddir; install libapache2-mod-fcgid"
+        handler="LoadModule fcgid_module      $moddir/mod_fcgid.so"
+    fi
     [ "$IS_ROOT" = 1 ] && ug=$(printf 'User %s\nGroup %s' "$WEB_USER" "$WEB_GROUP")
     mkdir -p "$VAR/apache/run" "$VAR/apache/fcgid" "$VAR/apache/htdocs"
     chmod 0755 "$VAR/apache" "$VAR/apache/run" "$VAR/apache/htdocs"
@@ -64,21 +106,24 @@ start_apache() {
     chmod 0750 "$VAR/apache/fcgid"
     render "$REPO/apache-conf/httpd-standalone.conf.in" "$VAR/httpd.conf" \
         "VAR=$VAR" "PORT=$WEB_PORT" "BUILD=$BUILD" "CONFIG=$CONF" "REPO=$REPO" \
-        "APACHE_MODDIR=$moddir" "USER_GROUP=$ug"
+        "APACHE_MODDIR=$moddir" "USER_GROUP=$ug" "HANDLER=$handler"
     apache2 -f "$VAR/httpd.conf" -t >"$LOGDIR/apache-configtest.log" 2>&1 \
         || { cat "$LOGDIR/apache-configtest.log" >&2; die "apache configuration test failed ($VAR/httpd.conf)"; }
     # Logs 0640: access lines name instances and sources (apache opens them as root).
     touch "$LOGDIR/apache-access.log" "$LOGDIR/apache-error.log"
     chmod 0640 "$LOGDIR/apache-access.log" "$LOGDIR/apache-error.log"
+    [ "$SERVER" = apache ] && start_fcgi_programs
     ( umask 027; exec apache2 -f "$VAR/httpd.conf" -k start ) \
         || { tail -n 20 "$LOGDIR/apache-error.log" >&2 2>/dev/null; die "apache did not start"; }
     ERROR_LOG="$LOGDIR/apache-error.log"
+    ACCESS_LOG="$LOGDIR/apache-access.log"
     PIDFILE="$VAR/apache/httpd.pid"
 }
 
 start_lighttpd() {
     command -v lighttpd >/dev/null || die "lighttpd not found; run tools/deps.sh"
-    local ug="" kit="" login="" hello="" name procs=${KOOGATE_FCGI_PROCS:-4}
+    local ug="" kit="" login="" hello="" name procs
+    procs=$(fcgi_procs produce)
     [ "$IS_ROOT" = 1 ] && ug=$(printf 'server.username  = "%s"\nserver.groupname = "%s"' "$WEB_USER" "$WEB_GROUP")
     mkdir -p "$VAR/lighttpd/sock" "$VAR/lighttpd/tmp" "$VAR/lighttpd/htdocs"
     chmod 0755 "$VAR/lighttpd" "$VAR/lighttpd/htdocs"
@@ -128,5 +173,6 @@ start_lighttpd() {
     lighttpd -f "$VAR/lighttpd.conf" \
         || { tail -n 20 "$LOGDIR/lighttpd-error.log" >&2 2>/dev/null; die "lighttpd did not start"; }
     ERROR_LOG="$LOGDIR/lighttpd-error.log"
+    ACCESS_LOG="$LOGDIR/lighttpd-access.log"
     PIDFILE="$VAR/lighttpd/lighttpd.pid"
 }
