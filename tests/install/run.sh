@@ -219,8 +219,10 @@ DefaultRuntimeDir "$T/apache/run"
 ErrorLog "$T/log/apache-error.log"
 LogLevel warn
 MDStoreDir "$T/apache/md"
-FcgidIPCDir "$T/apache/fcgid"
-FcgidProcessTableFile "$T/apache/fcgid/shm"
+<IfModule fcgid_module>
+    FcgidIPCDir "$T/apache/fcgid"
+    FcgidProcessTableFile "$T/apache/fcgid/shm"
+</IfModule>
 DocumentRoot "$T/apache/htdocs"
 # What Debian's /etc/apache2/envvars defines for the site files (their CustomLog).
 Define APACHE_LOG_DIR "$T/log"
