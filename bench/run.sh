@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: ISC
 # bench/run.sh — what `make bench` runs after the build: throughput and latency of koogate against a
-# dedicated stack, as ratios to the hello-world FastCGI ceiling behind the same Apache + mod_fcgid.
+# dedicated stack, as ratios to the hello-world FastCGI ceiling behind the same Apache (tools/stack.sh
+# --server apache: mod_proxy_fcgi in front of the supervised programs, as deployed).
 #
 #   1. builds build/bench/load (bench/Makefile), starts a fresh stack in var/bench (tools/stack.sh, Apache)
 #      with the login keys (--set), the fake IdP (tests/fakes/idp.py) on the certificate of the stack's
@@ -75,8 +76,8 @@ VAR=$(cd "$VAR" && pwd -P)
 W=$VAR/bench
 mkdir -p "$W/tls"
 chmod 0755 "$W" "$W/tls"
-# A private copy of the binaries: mod_fcgid replaces every process of a program whose file changes,
-# so a rebuild of build/ during the run (another `make`) would otherwise disturb the measurements.
+# A private copy of the binaries: a rebuild of build/ during the run (another `make`) must not change
+# what is measured (under mod_fcgid it would also replace every process of a program whose file changes).
 BUILD=$VAR/build
 mkdir -p "$BUILD"
 chmod 0755 "$BUILD"

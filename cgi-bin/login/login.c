@@ -98,8 +98,9 @@ static void serve(struct kg_ctx *c)
 		login_fail(c, LOGIN_UNKNOWN_TENANT, "unknown login mode");
 }
 
-/* Said at start, before a buyer meets it (lighttpd starts the program with
- * the server; mod_fcgid at the first request; koogate status says it too). */
+/* Said at start, before a buyer meets it (its socket unit and lighttpd start
+ * the program with the server; mod_fcgid at the first request; koogate
+ * status says it too). */
 static const char *config_problem(void)
 {
 	return kg_config_login_problem(kg_cfg.login_mode);

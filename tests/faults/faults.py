@@ -1414,7 +1414,11 @@ def wait_for(cond, timeout):
 
 def case7(A):
     """The programs behind mod_proxy_fcgi supervise their workers (lib/app/listen.c)."""
-    want = int(os.environ.get("KOOGATE_FCGI_PROCS", "4"))
+    # What tools/stack.sh gives produce: the shipped drop-in of its socket unit, unless overridden.
+    dropin = os.path.join(REPO, "tools", "systemd", "koogate-fcgi@produce.service.d", "processes.conf")
+    with open(dropin) as f:
+        want = int(re.search(r"^Environment=KOOGATE_PROCESSES=(\d+)$", f.read(), re.M).group(1))
+    want = int(os.environ.get("KOOGATE_FCGI_PROCS", want))
     sup, workers = supervised(A, "produce")
     R.check("7 %s: produce is one supervisor with KOOGATE_PROCESSES workers" % A.name,
             sup is not None and len(workers) == want, "supervisor %r, workers %r (want %d)" % (sup, workers, want),

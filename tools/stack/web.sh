@@ -53,9 +53,19 @@ apache_moddir() {
     die "Apache modules directory not found; run tools/deps.sh"
 }
 
-# Processes per program behind mod_proxy_fcgi and lighttpd: produce and hello KOOGATE_FCGI_PROCS
-# (default 4), the others 2 (what the socket unit's drop-ins set in production).
-fcgi_procs() { case "$1" in produce|hello) echo "${KOOGATE_FCGI_PROCS:-4}" ;; *) echo 2 ;; esac; }
+# Processes per program. Behind mod_proxy_fcgi (apache) what the shipped units give it: KOOGATE_PROCESSES
+# of koogate-fcgi@.service, or of its drop-in for the program (tools/systemd; produce: 8). Under lighttpd
+# what apache-conf/lighttpd-koogate.conf gives it: produce 4, the others 2. hello (not a unit) 4.
+# KOOGATE_FCGI_PROCS overrides produce's and hello's (benchmarks).
+unit_procs() {
+    sed -n 's/^Environment=KOOGATE_PROCESSES=//p' "$REPO/tools/systemd/koogate-fcgi@.service" \
+        "$REPO/tools/systemd/koogate-fcgi@$1.service.d/"*.conf 2>/dev/null | tail -n 1
+}
+fcgi_procs() {
+    case "$1" in produce|hello) [ -n "${KOOGATE_FCGI_PROCS:-}" ] && { echo "$KOOGATE_FCGI_PROCS"; return; } ;; esac
+    if [ "$SERVER" = apache ] && [ "$1" != hello ]; then unit_procs "$1"; return; fi
+    case "$1" in produce|hello) echo 4 ;; *) echo 2 ;; esac
+}
 
 # apache: each program on $VAR/apache/sock/<name>.sock, started as systemd starts it in
 # production (tools/systemd/koogate-fcgi@.socket and .service): tools/stack/fcgi-listen.py binds the socket
