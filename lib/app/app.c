@@ -176,8 +176,8 @@ int kg_main(const struct kg_program *prog)
 	sigset_t term, waiting_mask;
 
 	/* Start-up order: log, configuration, derived keys, the listening
-	 * socket, the workers (listen.h), FastCGI; the database connects lazily
-	 * on the first request that needs it, in each worker. */
+	 * socket, the workers (listen.h), FastCGI, then each worker's database
+	 * connection (again at a request whenever it is lost). */
 	kg_log_init(prog->name);
 	signal(SIGPIPE, SIG_IGN);
 	if (!kg_config_load(NULL, err, sizeof err)) {
@@ -234,6 +234,11 @@ int kg_main(const struct kg_program *prog)
 	sigprocmask(SIG_BLOCK, &term, &waiting_mask);
 	sigdelset(&waiting_mask, SIGTERM);
 	sigdelset(&waiting_mask, SIGHUP);
+	/* Connected before the first request, not by it: a process started
+	 * ahead of need (socket unit, lighttpd) spares the first call of a burst
+	 * the connection set-up. If the database is not there yet, the first
+	 * request that needs it tries again. */
+	(void)kg_db_ready();
 	while (next_request(&f, &waiting_mask)) {
 		char method[16], remote[64];
 		double ms;
