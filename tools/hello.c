@@ -33,9 +33,9 @@ int main(void)
 
 		if (poll(&in, 1, -1) < 0 && errno != EINTR)
 			return 1;
-		r = FCGX_Accept_r(&f);
-		if (r == -EAGAIN || r == -EWOULDBLOCK)
-			continue;       /* a sibling took the connection */
+		r = kg_listen_accept(&f);
+		if (r == 0)
+			continue;
 		if (r < 0)
 			return 0;
 		FCGX_PutStr(reply, (int)sizeof reply - 1, f.out);

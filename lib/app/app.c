@@ -139,12 +139,10 @@ static bool next_request(FCGX_Request *f, const sigset_t *waiting_mask)
 		n = pselect(1, &in, NULL, NULL, (kg_audit_pending() && retry) || trim_pending ? &idle : NULL,
 		            waiting_mask);
 		if (n > 0 || (n < 0 && errno != EINTR)) {
-			int r = FCGX_Accept_r(f);
+			int r = kg_listen_accept(f);
 
-			/* The socket is non-blocking: when other processes share it, a
-			 * connection wakes them all and one takes it (listen.h). */
-			if (r != -EAGAIN && r != -EWOULDBLOCK)
-				return r >= 0;
+			if (r != 0)
+				return r > 0;
 			continue;
 		}
 		if (n == 0 && trim_pending) {

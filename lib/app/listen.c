@@ -62,6 +62,15 @@ bool kg_listen_adopt(char *err, size_t errsz)
 	return true;
 }
 
+int kg_listen_accept(FCGX_Request *f)
+{
+	int r = FCGX_Accept_r(f);
+
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
+		return 0;
+	return r >= 0 ? 1 : -1;
+}
+
 unsigned kg_processes_wanted(void)
 {
 	const char *s = getenv("KOOGATE_PROCESSES");

@@ -16,6 +16,7 @@
 #ifndef KG_LISTEN_H
 #define KG_LISTEN_H
 
+#include <fcgiapp.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -25,6 +26,10 @@
 /* Makes fd 0 the listening socket (from LISTEN_FDS if set) and non-blocking.
  * False, with the reason in ERR, when there is none. */
 bool kg_listen_adopt(char *err, size_t errsz);
+
+/* Takes the connection that woke the caller: 1 with a request in F, 0 when a
+ * sibling took it first (wait again), -1 when the socket failed (stop). */
+int kg_listen_accept(FCGX_Request *f);
 
 /* Reads KOOGATE_PROCESSES: 1 (unset) .. KG_MAX_PROCESSES, or 0 when the
  * value is not a number in that range. */

@@ -1414,12 +1414,13 @@ def wait_for(cond, timeout):
 
 def case7(A):
     """The programs behind mod_proxy_fcgi supervise their workers (lib/app/listen.c)."""
-    # What tools/stack.sh gives produce: the shipped drop-in of its socket unit, unless overridden.
-    dropin = os.path.join(REPO, "tools", "systemd", "koogate-fcgi@produce.service.d", "processes.conf")
-    with open(dropin) as f:
-        want = int(re.search(r"^Environment=KOOGATE_PROCESSES=(\d+)$", f.read(), re.M).group(1))
-    want = int(os.environ.get("KOOGATE_FCGI_PROCS", want))
     sup, workers = supervised(A, "produce")
+    want = -1                # the number the supervisor was started with
+    if sup is not None:
+        with open("/proc/%d/environ" % sup, "rb") as f:
+            for kv in f.read().split(b"\0"):
+                if kv.startswith(b"KOOGATE_PROCESSES="):
+                    want = int(kv.split(b"=", 1)[1])
     R.check("7 %s: produce is one supervisor with KOOGATE_PROCESSES workers" % A.name,
             sup is not None and len(workers) == want, "supervisor %r, workers %r (want %d)" % (sup, workers, want),
             "%d workers" % len(workers))

@@ -137,9 +137,11 @@ psql -X -q -v ON_ERROR_STOP=1 -U postgres -d postgres -c 'CREATE DATABASE koogat
 
 # ---------------------------------------------------------------- the README's steps, installed paths
 # Debian paths -> this install's paths (the sed make install wrote) -> under DESTDIR; `koogate` -> $BIN.
+# under_destdir [FILE]: every installed path (/usr/local/...) that starts a word, moved under DESTDIR.
+under_destdir() { sed -e "s#\(^\|[^A-Za-z0-9_/.-]\)/usr/local/#\1$D/usr/local/#g" "$@"; }
 readme_step() {  # readme_step NAME: the README block NAME, rewritten for this install
-    python3 tests/deploy_steps.py "$1" | sed -f build/install-paths.sed \
-        | sed -e "s#\(^\|[^A-Za-z0-9_/.-]\)/usr/local/#\1$D/usr/local/#g" -e "s#\(^\| \)koogate #\1$BIN #g"
+    python3 tests/deploy_steps.py "$1" | sed -f build/install-paths.sed | under_destdir \
+        | sed -e "s#\(^\| \)koogate #\1$BIN #g"
 }
 run_step() {  # run_step NAME [STDIN]
     local script="$T/step-$1.sh"
@@ -195,8 +197,7 @@ chown -R www-data "$T/apache/fcgid"
 # site_conf SITE: the installed virtual host on the test's ports (the only edit: addresses).
 site_conf() {
     sed -e "s/saas\.example\.com/localhost/g" -e "s/\*:443/127.0.0.1:$HTTPS_PORT/" -e "s/\*:80/127.0.0.1:$HTTP_PORT/" \
-        -e "s#https://localhost/#https://localhost:$HTTPS_PORT/#" -e "s#\(^\|[ \"]\)/usr/local/#\1$D/usr/local/#g" \
-        "$SHARE/apache/$1"
+        -e "s#https://localhost/#https://localhost:$HTTPS_PORT/#" "$SHARE/apache/$1" | under_destdir
 }
 write_httpd_conf() {  # write_httpd_conf SITE [proxy]: with proxy, mod_proxy_fcgi and koogate-proxy.conf
     local handler="fcgid" proxy=""
@@ -289,7 +290,7 @@ if command -v lighttpd >/dev/null 2>&1 && [ -e /usr/lib/lighttpd/mod_openssl.so 
     chown www-data "$T/lighttpd/sock" "$T/lighttpd/tmp" "$P/var/log/koogate"
     touch "$T/log/lighttpd-error.log"; chown www-data "$T/log/lighttpd-error.log"
     sed -e "s#\"/run/lighttpd/#\"$T/lighttpd/sock/#g" -e "s#\":443\"#\"127.0.0.1:$L_HTTPS\"#" \
-        -e "s#\(^\|[ \"]\)/usr/local/#\1$D/usr/local/#g" "$SHARE/lighttpd/50-koogate.conf" >"$T/lighttpd-site.conf"
+        "$SHARE/lighttpd/50-koogate.conf" | under_destdir >"$T/lighttpd-site.conf"
     cat >"$T/lighttpd.conf" <<EOF
 server.modules = ( "mod_accesslog" )
 server.bind = "127.0.0.1"
@@ -366,7 +367,6 @@ for _ in $(seq 1 50); do [ -e "$T/apache/httpd.pid" ] || break; sleep 0.1; done
 # test (make test-package) runs the same units under a real systemd.
 UNITDIR="$P/lib/systemd/system"
 mkdir -p "$T/sock"; chown www-data:www-data "$T/sock"; chmod 0750 "$T/sock"
-under_destdir() { sed "s#\(^\|[ =\"]\)/usr/local/#\1$D/usr/local/#g"; }
 unit_env() {  # the Environment= assignments of the service, then of its drop-ins (later ones win)
     sed -n 's/^Environment=//p' "$UNITDIR/koogate-fcgi@.service" "$UNITDIR/koogate-fcgi@$1.service.d/"*.conf 2>/dev/null \
         | under_destdir

@@ -211,6 +211,20 @@ TEST(adopt_refuses_standard_input_that_is_no_socket)
 	CHECK(strstr(err, "not a listening socket") != NULL);
 }
 
+TEST(accept_with_nothing_waiting_means_a_sibling_took_it)
+{
+	char err[256];
+	FCGX_Request f;
+	int fd = listening_socket();
+
+	CHECK(fd >= 0);
+	dup2(fd, 0);
+	unsetenv("LISTEN_FDS");
+	CHECK(kg_listen_adopt(err, sizeof err));
+	CHECK(FCGX_Init() == 0 && FCGX_InitRequest(&f, 0, 0) == 0);
+	CHECK(kg_listen_accept(&f) == 0);       /* not -1: the process keeps serving */
+}
+
 TEST(supervise_one_process_returns_without_forking)
 {
 	pid_t kids[8];
@@ -261,6 +275,7 @@ int main(int argc, char **argv)
 		UNIT(adopt_refuses_more_than_one_socket),
 		UNIT(adopt_ignores_listen_fds_of_another_process),
 		UNIT(adopt_refuses_standard_input_that_is_no_socket),
+		UNIT(accept_with_nothing_waiting_means_a_sibling_took_it),
 		UNIT(supervise_one_process_returns_without_forking),
 		UNIT(supervisor_replaces_a_killed_worker_and_stops_on_sigterm),
 		UNIT(workers_end_with_a_killed_supervisor),
