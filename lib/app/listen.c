@@ -196,11 +196,16 @@ void kg_supervise(const char *name, unsigned n)
 
 	if (n <= 1)
 		return;
+	static const int taken[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+	/* Default actions first: a signal inherited as ignored (nohup, SIGCHLD
+	 * ignored by a parent) is discarded before sigtimedwait could take it,
+	 * and a handler someone installed would be inherited by the workers. */
 	sigemptyset(&supervised);
-	sigaddset(&supervised, SIGCHLD);
-	sigaddset(&supervised, SIGTERM);
-	sigaddset(&supervised, SIGINT);
-	sigaddset(&supervised, SIGHUP);
+	for (size_t i = 0; i < sizeof taken / sizeof *taken; i++) {
+		signal(taken[i], SIG_DFL);
+		sigaddset(&supervised, taken[i]);
+	}
 	sigprocmask(SIG_BLOCK, &supervised, NULL);
 	kg_log("supervisor: %u %s workers on one listening socket", n, name);
 	for (;;) {

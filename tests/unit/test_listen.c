@@ -106,11 +106,12 @@ static int wait_children(pid_t parent, int want, pid_t skip, pid_t *out)
 
 /* In the test's child: the supervisor, or (where kg_supervise returns) a
  * worker that waits to be stopped. */
-static pid_t start_supervisor(unsigned n)
+static pid_t start_supervisor(unsigned n, void (*term_action)(int))
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		signal(SIGTERM, term_action);   /* as inherited from whoever started it */
 		kg_supervise("test", n);
 		for (;;)
 			pause();
@@ -235,7 +236,7 @@ TEST(supervise_one_process_returns_without_forking)
 
 TEST(supervisor_replaces_a_killed_worker_and_stops_on_sigterm)
 {
-	pid_t kids[8], again[8], sup = start_supervisor(3);
+	pid_t kids[8], again[8], sup = start_supervisor(3, SIG_DFL);
 	int status = -1;
 
 	CHECK(sup > 0);
@@ -252,7 +253,7 @@ TEST(supervisor_replaces_a_killed_worker_and_stops_on_sigterm)
 
 TEST(workers_end_with_a_killed_supervisor)
 {
-	pid_t kids[8], sup = start_supervisor(2);
+	pid_t kids[8], sup = start_supervisor(2, SIG_DFL);
 	int n;
 
 	CHECK(sup > 0);
@@ -263,6 +264,21 @@ TEST(workers_end_with_a_killed_supervisor)
 	for (int i = 0; i < 100 && (alive(kids[0]) || alive(kids[1])); i++)
 		sleep_ms(50);
 	CHECK_MSG(!alive(kids[0]) && !alive(kids[1]), "workers %d %d still running", (int)kids[0], (int)kids[1]);
+}
+
+/* nohup, or a parent that ignores SIGTERM: systemctl stop must still work. */
+TEST(supervisor_stops_on_sigterm_inherited_as_ignored)
+{
+	pid_t kids[8], sup = start_supervisor(2, SIG_IGN);
+	int status = -1;
+
+	CHECK(sup > 0);
+	CHECK(wait_children(sup, 2, 0, kids) == 2);
+	CHECK(kill(sup, SIGTERM) == 0);
+	for (int i = 0; i < 100 && waitpid(sup, &status, WNOHANG) == 0; i++)
+		sleep_ms(50);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "supervisor still running or status %d", status);
+	CHECK(!alive(kids[0]) && !alive(kids[1]));
 }
 
 int main(int argc, char **argv)
@@ -279,6 +295,7 @@ int main(int argc, char **argv)
 		UNIT(supervise_one_process_returns_without_forking),
 		UNIT(supervisor_replaces_a_killed_worker_and_stops_on_sigterm),
 		UNIT(workers_end_with_a_killed_supervisor),
+		UNIT(supervisor_stops_on_sigterm_inherited_as_ignored),
 	};
 	return unit_main(tests, UNIT_COUNT(tests), argc, argv);
 }
