@@ -16,7 +16,8 @@
  * order already answered is never refused). The instance, its order row (V2:
  * Query Order pending, D10) and its event: one statement, one transaction
  * (sql/025), which is also the nonce claim's (sql/026): a request's first
- * statement, so no separate look-up goes before it. $14 is the order line
+ * statement, so no separate look-up goes before it. The event notes its id
+ * for the process's next announcement (sql/027). $14 is the order line
  * as each generation names it: orderLineId (V2), productId (V1). */
 #define CREATE_SQL(generation, line_column) \
 	"WITH old AS (SELECT instance_id FROM instance" \
@@ -43,7 +44,7 @@
 	"  SELECT 'created', instance_id, order_id, order_line_id, test_flag," \
 	"         jsonb_build_object('generation', generation, 'businessId', $6::text," \
 	"                            'productId', $5::text, 'status', status)" \
-	"  FROM ins" \
+	"  FROM ins RETURNING koogate_event_written(id)" \
 	") SELECT COALESCE(ins.instance_id, (SELECT instance_id FROM old)), ins.instance_id IS NOT NULL, cap.refusal" \
 	"  FROM cap LEFT JOIN ins ON true"
 static struct kg_stmt q_create_v2 = KG_STMT(instance_create_v2, 14, CREATE_SQL("2", "order_line_id"));

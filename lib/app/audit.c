@@ -8,16 +8,39 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The nonce claim, with the audit rows of earlier calls (sql/010). It runs
- * as the database prelude: with the handler's first statement, or alone.
- * $5, the signed timestamp, lets the claim refuse what a database crash or
- * failover may have made it forget (sql/012, sql/022). Its in-write form
- * shares the transaction of the handler's first write and refuses by an
- * error, which rolls that write back (lib/io/db.h, sql/026). */
-struct kg_stmt kg_bookkeeping = KG_STMT(bookkeeping, 5,
-	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint, false)");
-struct kg_stmt kg_bookkeeping_in_write = KG_STMT(bookkeeping_in_write, 5,
-	"SELECT koogate_bookkeeping($1, $2, $3::int, $4::json, $5::bigint, true)");
+/* The nonce claim, with the audit rows of earlier calls (sql/010) and the
+ * announcement of the events this process wrote (sql/025), as one statement
+ * of plain SQL (sql/027): $1 family, $2 nonce (NULL: the rows and the
+ * announcement alone, for an idle process), $3 TTL in seconds, $4 the rows
+ * (JSON, or NULL), $5 the signed timestamp, which lets the claim refuse what
+ * a database crash or failover may have made it forget (sql/012, sql/022).
+ * It runs as the database prelude: with the handler's first statement, or
+ * alone. Alone it commits without waiting for the WAL flush: a lost claim
+ * costs at most a request the replay floor refuses. Its in-write form shares
+ * the transaction of the handler's first write and refuses by an error,
+ * which rolls that write back (lib/io/db.h, sql/026). */
+#define BOOKKEEPING_SQL(answer) \
+	"WITH calls AS (" \
+	"  INSERT INTO inbound_call (at, program, activity, verdict, http_status, result_code, duration_ms," \
+	"    instance_id, order_id, remote_addr, probe, test_flag)" \
+	"  SELECT to_timestamp(r.at), r.program, r.activity, r.verdict, r.http_status, r.result_code," \
+	"         r.duration_ms, r.instance_id, r.order_id, r.remote_addr, r.probe, COALESCE(r.test, false)" \
+	"  FROM json_to_recordset($4::json) AS r(at double precision, program text, activity text," \
+	"       verdict text, http_status smallint, result_code text, duration_ms real," \
+	"       instance_id text, order_id text, remote_addr text, probe text, test boolean)" \
+	"), claim AS (" \
+	"  INSERT INTO nonce AS n (family, nonce, expires_at)" \
+	"  SELECT $1::text, $2::text, now() + make_interval(secs => $3::integer) WHERE $2 IS NOT NULL" \
+	"  ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at" \
+	"    WHERE n.expires_at < now()" \
+	"  RETURNING true" \
+	") SELECT " answer ", koogate_announce_due($2 IS NULL)"
+#define CLAIM_FRESH \
+	"EXISTS (SELECT FROM claim) AND ($5::bigint IS NULL OR NOT koogate_below_replay_floor($5::bigint, $3::integer))"
+struct kg_stmt kg_bookkeeping = KG_STMT(bookkeeping, 5, BOOKKEEPING_SQL(
+	"CASE WHEN $2 IS NOT NULL THEN " CLAIM_FRESH " END, set_config('synchronous_commit', 'off', true)"));
+struct kg_stmt kg_bookkeeping_in_write = KG_STMT(bookkeeping_in_write, 5, BOOKKEEPING_SQL(
+	"CASE WHEN " CLAIM_FRESH " THEN true ELSE koogate_claim_refused() END"));
 
 #define CALLS_MAX      64
 #define CALLS_MAX_AGE  1000.0   /* ms */

@@ -12,8 +12,8 @@ struct kg_ctx;
 
 #define KG_AUDIT_IDLE_MS 50     /* no new request this long: write them */
 
-/* koogate_bookkeeping(family, nonce, ttl, rows, signed timestamp): the nonce
- * claim and the queued rows in one statement; with a NULL nonce, the rows alone. */
+/* (family, nonce, ttl, rows, signed timestamp): the nonce claim and the
+ * queued rows in one statement; with a NULL nonce, the rows alone. */
 extern struct kg_stmt kg_bookkeeping, kg_bookkeeping_in_write;
 
 /* The queued rows as a JSON array for a call to carry, or NULL when none. */
