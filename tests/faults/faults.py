@@ -1014,6 +1014,18 @@ def event_notified_after_answer(node):
         after = heard(2.0)
         R.check(name, not at_commit and len(after) == 1 and ('payload "%s"' % eid) in after[0],
                 "at commit: %r; after the bookkeeping call: %r (event %s)" % (at_commit, after, eid))
+        name = "3 %s the lifecycle and Kit event writers note their events too (sql/027)" % node.name
+        writer.run("SELECT koogate_kit_event('fault-test', NULL, NULL, false, '{}');"
+                   " SELECT koogate_event('fault-test', i, NULL, NULL, '{}') FROM instance i LIMIT 1;")
+        ids = writer.run("SELECT id FROM event WHERE kind = 'fault-test' AND id > %s ORDER BY id;" % eid)
+        at_commit = heard(0.5)
+        writer.run("SELECT koogate_announce_due(true);")
+        after = heard(2.0)
+        time.sleep(0.3)
+        after += heard(0.1)
+        payloads = sorted(re.findall(r'payload "(\d+)"', " ".join(after)), key=int)
+        R.check(name, not at_commit and len(ids) == 2 and payloads == ids,
+                "events %s; at commit: %r; after the bookkeeping call: %r" % (ids, at_commit, after))
         name = "3 %s a new instance's event is announced with its id right after the answer" % node.name
         order = fr.gen_order_id()
         code, probs = answer(node, v2_call(node, new_instance_body(order)))
