@@ -1016,7 +1016,8 @@ def event_notified_after_answer(node):
                 "at commit: %r; after the bookkeeping call: %r (event %s)" % (at_commit, after, eid))
         name = "3 %s the lifecycle and Kit event writers note their events too (sql/027)" % node.name
         writer.run("SELECT koogate_kit_event('fault-test', NULL, NULL, false, '{}');"
-                   " SELECT koogate_event('fault-test', i, NULL, NULL, '{}') FROM instance i LIMIT 1;")
+                   " SELECT koogate_event('fault-test', jsonb_populate_record(NULL::instance,"
+                   " '{\"instance_id\": \"fault-test\", \"test_flag\": false}'), NULL, NULL, '{}');")
         ids = writer.run("SELECT id FROM event WHERE kind = 'fault-test' AND id > %s ORDER BY id;" % eid)
         at_commit = heard(0.5)
         writer.run("SELECT koogate_announce_due(true);")
