@@ -346,7 +346,7 @@ claim_sql() {
     answer=${answer//\$3::integer/120}
     printf '%s' "WITH calls AS (INSERT INTO inbound_call (at, program, activity, verdict, http_status, result_code, duration_ms, instance_id, order_id, remote_addr, probe, test_flag) SELECT to_timestamp(r.at), r.program, r.activity, r.verdict, r.http_status, r.result_code, r.duration_ms, r.instance_id, r.order_id, r.remote_addr, r.probe, COALESCE(r.test, false) FROM json_to_recordset($2::json) AS r(at double precision, program text, activity text, verdict text, http_status smallint, result_code text, duration_ms real, instance_id text, order_id text, remote_addr text, probe text, test boolean)), claim AS (INSERT INTO nonce AS n (family, nonce, expires_at) SELECT 'basic'::text, md5(random()::text || clock_timestamp()::text), now() + make_interval(secs => 120) ON CONFLICT (family, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE n.expires_at < now() RETURNING true) SELECT $answer, koogate_announce_due(false);"
 }
-FRESH="EXISTS (SELECT FROM claim) AND (\$5::bigint IS NULL OR NOT koogate_below_replay_floor(\$5::bigint, \$3::integer))"
+FRESH="EXISTS (SELECT FROM claim) AND koogate_claim_in_time(\$5::bigint, \$3::integer)"
 CLAIM=$(claim_sql "CASE WHEN true THEN $FRESH END, set_config('synchronous_commit', 'off', true)" "CAST(:calls AS json)")
 ORDER="'CSBFLOOR' || :client_id || '-' || :n"
 LINE="$ORDER || '-000001'"

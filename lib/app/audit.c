@@ -36,7 +36,7 @@
 	"  RETURNING true" \
 	") SELECT " answer ", koogate_announce_due($2 IS NULL)"
 #define CLAIM_FRESH \
-	"EXISTS (SELECT FROM claim) AND ($5::bigint IS NULL OR NOT koogate_below_replay_floor($5::bigint, $3::integer))"
+	"EXISTS (SELECT FROM claim) AND koogate_claim_in_time($5::bigint, $3::integer)"
 struct kg_stmt kg_bookkeeping = KG_STMT(bookkeeping, 5, BOOKKEEPING_SQL(
 	"CASE WHEN $2 IS NOT NULL THEN " CLAIM_FRESH " END, set_config('synchronous_commit', 'off', true)"));
 struct kg_stmt kg_bookkeeping_in_write = KG_STMT(bookkeeping_in_write, 5, BOOKKEEPING_SQL(
