@@ -33,18 +33,21 @@ BEGIN
 END $$;
 
 -- 2. Events. A session with koogate.notify_later = on (the FastCGI programs')
--- notes the ids of the events it writes in koogate.events_written, now as
--- '<epoch seconds of the first>:<id>,<id>,...', and announces them later
--- (sql/010, sql/025). The note is written by the statement that inserts the
--- event (RETURNING koogate_event_written(id): the three places that write
+-- notes the ids of the events it writes in koogate.events_written (and when
+-- the first was written in koogate.events_since), and announces them later
+-- (sql/010, sql/025). The note is now written by the statement that inserts
+-- the event (RETURNING koogate_event_written(id): the three places that write
 -- events, below and in cgi-bin/produce/instance.c), and the trigger only runs
 -- for the other sessions, which NOTIFY at once as before. A session setting
--- made in a transaction that rolls back is gone with it.
+-- made in a transaction that rolls back is gone with it. One expression, so
+-- that PostgreSQL inlines it: the inner set_config (since, when the list is
+-- empty) is evaluated before the outer one, and contributes no text.
 CREATE FUNCTION koogate_event_written(p_id bigint) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN current_setting('koogate.notify_later', true) = 'on' THEN
            set_config('koogate.events_written',
                       CASE WHEN COALESCE(current_setting('koogate.events_written', true), '') = ''
-                           THEN extract(epoch FROM clock_timestamp())::text || ':' || p_id
+                           THEN left(set_config('koogate.events_since',
+                                                extract(epoch FROM clock_timestamp())::text, false), 0) || p_id
                            ELSE current_setting('koogate.events_written', true) || ',' || p_id END, false) END
 $$;
 
@@ -53,7 +56,7 @@ DECLARE
     n integer;
 BEGIN
     PERFORM pg_notify('koogate_event', id)
-       FROM unnest(string_to_array(split_part(current_setting('koogate.events_written', true), ':', 2), ',')) AS id;
+       FROM unnest(string_to_array(current_setting('koogate.events_written', true), ',')) AS id;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM set_config('koogate.events_written', '', false);
     RETURN n;
@@ -65,7 +68,7 @@ END $$;
 CREATE FUNCTION koogate_announce_due(p_idle boolean) RETURNS integer LANGUAGE sql AS $$
     SELECT CASE WHEN current_setting('koogate.events_written', true) <> ''
                  AND (p_idle OR extract(epoch FROM clock_timestamp())
-                      - split_part(current_setting('koogate.events_written', true), ':', 1)::double precision >= 0.1)
+                      - COALESCE(NULLIF(current_setting('koogate.events_since', true), '')::double precision, 0) >= 0.1)
            THEN koogate_announce() END
 $$;
 
@@ -93,6 +96,8 @@ RETURNS void LANGUAGE sql AS $$
     RETURNING koogate_event_written(id);
 $$;
 
--- 3. The bookkeeping functions are replaced by the programs' own statement.
-DROP FUNCTION koogate_bookkeeping(text, text, integer, json);
-DROP FUNCTION koogate_bookkeeping(text, text, integer, json, bigint, boolean);
+-- 3. koogate_bookkeeping (sql/026) stays for the programs of the previous
+-- release, which keep running until they are restarted after this migration:
+-- their claims and announcements work as before (the notes keep their form);
+-- only the events their own create statement writes are no longer noted, so
+-- the worker finds those by its 5 s poll instead of a NOTIFY.
