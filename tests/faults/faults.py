@@ -1027,6 +1027,13 @@ def event_notified_after_answer(node):
         payloads = sorted(re.findall(r'payload "(\d+)"', " ".join(after)), key=int)
         R.check(name, not at_commit and len(ids) == 2 and payloads == ids,
                 "events %s; at commit: %r; after the bookkeeping call: %r" % (ids, at_commit, after))
+        # The trigger no longer notes them, so a writer added later must: every function that inserts
+        # events (the programs' own create is the end-to-end check below).
+        name = "3 %s every database function that writes events notes them for the announcement" % node.name
+        writers = writer.run("SELECT proname, prosrc ~ 'koogate_event_written' FROM pg_proc"
+                             " WHERE pronamespace = 'public'::regnamespace"
+                             " AND prosrc ~* 'insert\\s+into\\s+event\\s*\\(' ORDER BY 1;")
+        R.check(name, writers and all(w.endswith("|t") for w in writers), "writers (name|notes): %r" % writers)
         name = "3 %s a new instance's event is announced with its id right after the answer" % node.name
         order = fr.gen_order_id()
         code, probs = answer(node, v2_call(node, new_instance_body(order)))
